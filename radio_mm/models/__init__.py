@@ -1,0 +1,1 @@
+from . import adaptors, backbones, distillers, heads, losses, necks, teachers  # noqa: F401
