@@ -21,7 +21,7 @@ def history_buffer_method(owner, name):
     if name.startswith('_') or not callable(method):
         raise pickle.UnpicklingError(
             f'refusing getattr({owner!r}, {name!r}) while loading a checkpoint '
-                           'with weights_only=True: only HistoryBuffer methods are allowed')
+            'with weights_only=True: only HistoryBuffer methods are allowed')
     return method
 
 

@@ -1,0 +1,1 @@
+from .bn_linear_head import BNLinearHead  # noqa: F401

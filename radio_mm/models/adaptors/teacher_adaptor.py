@@ -1,0 +1,56 @@
+"""One teacher's pair of adaptor heads: summary token -> teacher summary, tokens -> features."""
+from typing import NamedTuple, Optional
+
+import torch
+from torch import nn
+
+from radio_mm.registry import MODELS
+from .adaptor_mlp import AdaptorMLP
+
+
+class RadioOutput(NamedTuple):
+    """What the official ``RADIOModel`` returns: summary (B, C_s) and features (B, N, C)."""
+    summary: Optional[torch.Tensor]
+    features: torch.Tensor
+
+
+@MODELS.register_module()
+class TeacherAdaptor(nn.Module):
+    """Summary and feature heads for one teacher.
+
+    Args:
+        in_dims (int): student width.
+        feature_dims (int): teacher feature width.
+        summary_dims (int | None): teacher summary width; None if the teacher has no summary
+            (SAM), which also means it owns no summary token.
+        hidden_dims (int): MLP hidden width.
+        num_inner (int): residual blocks in each MLP.
+        summary_slot (int): index of the student summary token this teacher reads.
+        upsample_factor (int): feature head upsampling (see :class:`AdaptorMLP`).
+        pre_norm (bool): input LayerNorm + GELU in both heads.
+        summary_hidden_dims, summary_num_inner (int): the summary head's own sizes, when
+            they differ from the feature head's (None: the same).
+    """
+
+    def __init__(self, in_dims, feature_dims, summary_dims=None, hidden_dims=1024, num_inner=1,
+                 summary_slot=0, upsample_factor=1, pre_norm=False, summary_hidden_dims=None,
+                 summary_num_inner=None):
+        super().__init__()
+        self.summary_slot = summary_slot
+        self.summary_mlp = None if summary_dims is None else AdaptorMLP(
+            in_dims, summary_hidden_dims or hidden_dims, summary_dims,
+            num_inner if summary_num_inner is None else summary_num_inner, pre_norm)
+        self.feature_mlp = AdaptorMLP(in_dims, hidden_dims, feature_dims, num_inner, pre_norm,
+                                      upsample_factor)
+
+    @property
+    def upsample_factor(self):
+        return self.feature_mlp.upsample_factor
+
+    def forward(self, radio_features):
+        """:class:`RadioFeatures` -> :class:`RadioOutput` in this teacher's space."""
+        summary = None
+        if self.summary_mlp is not None:
+            summary = self.summary_mlp(radio_features.summary[:, self.summary_slot])
+        features = self.feature_mlp(radio_features.features, radio_features.hw)
+        return RadioOutput(summary, features)

@@ -1,0 +1,165 @@
+"""What RADIOViT and ERADIO share: the mm backbone contract and the RADIO outputs.
+
+Both students answer two questions: the OpenMMLab one (``forward`` -> tuple of NCHW maps at
+``out_indices`` for dense heads, or summary vectors for classifiers) and the RADIO one
+(``forward_radio`` -> summary tokens, one per teacher, and the final spatial tokens, which
+the adaptor heads map into each teacher's space).
+"""
+from typing import NamedTuple, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+
+class RadioFeatures(NamedTuple):
+    """Student outputs before the adaptors.
+
+    summary: (B, S, C), one token per summary slot (per teacher).
+    features: (B, h*w, C) final spatial tokens, row-major.
+    hw: the spatial grid (h, w) of ``features``.
+    """
+    summary: torch.Tensor
+    features: torch.Tensor
+    hw: Tuple[int, int]
+
+
+OUT_TYPES = ('featmap', 'summary', 'summary_avgpool')
+# Checkpoints that hold a whole RADIO model (converter output, distillation runs) keep the
+# backbone under these prefixes; a backbone loads them directly (see `_unwrap_weights`).
+WRAPPER_PREFIXES = ('student.backbone.', 'backbone.')
+
+
+class RADIOBackbone(BaseModule):
+    """Base class: input-size policy, out_type, freezing and layer-wise depth.
+
+    Args:
+        out_indices (Sequence[int]): stages (E-RADIO) or blocks (ViT) whose maps ``forward``
+            returns; -1 is the last.
+        out_type (str): what ``forward`` returns: ``'featmap'`` NCHW maps at
+            ``out_indices``; ``'summary'`` the flattened summary tokens (B, S*C), for linear
+            probes; ``'summary_avgpool'`` those plus the mean patch token (B, (S+1)*C).
+        pad_to_multiple (bool): zero-pad inputs whose size is not a multiple of
+            ``size_multiple`` (bottom/right) instead of raising an error.
+        frozen (bool): freeze every parameter and keep norms in eval mode.
+        frozen_stages (int): freeze the stem and the first ``frozen_stages`` stages
+            (0 or -1: none).
+        with_cp (bool): gradient checkpointing of each block/stage while training.
+    """
+
+    def __init__(self, out_indices=(-1, ), out_type='featmap', pad_to_multiple=False,
+                 frozen=False, frozen_stages=-1, with_cp=False, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if out_type not in OUT_TYPES:
+            raise ValueError(f'out_type must be one of {OUT_TYPES}, got {out_type!r}')
+        self.out_type = out_type
+        self.pad_to_multiple = pad_to_multiple
+        self.frozen = frozen
+        self.frozen_stages = frozen_stages
+        self.with_cp = with_cp
+        self._out_indices = tuple(out_indices) if isinstance(out_indices, (list, tuple)) \
+            else (out_indices, )
+        self._register_load_state_dict_pre_hook(self._unwrap_weights)
+
+    @staticmethod
+    def _unwrap_weights(state_dict, prefix, *args):
+        """Let ``init_cfg=dict(type='Pretrained', checkpoint=...)`` take a whole-model file.
+
+        A converted release or a distillation checkpoint stores ``backbone.*`` /
+        ``student.backbone.*``; when this backbone finds its weights only under such a
+        wrapper, it takes them from there.
+        """
+        for wrapper in WRAPPER_PREFIXES:
+            wrapped = [k for k in state_dict if k.startswith(prefix + wrapper)]
+            if wrapped:
+                for key in wrapped:
+                    state_dict[prefix + key[len(prefix + wrapper):]] = state_dict.pop(key)
+                return
+
+    # -- to implement -------------------------------------------------------------------
+    @property
+    def size_multiple(self):
+        """Input H and W must be multiples of this many pixels."""
+        raise NotImplementedError
+
+    @property
+    def num_stages(self):
+        """Number of indexable stages/blocks for ``out_indices`` and ``frozen_stages``."""
+        raise NotImplementedError
+
+    def stage_modules(self):
+        """[stem, stage_0, stage_1, ...]: what ``frozen_stages`` freezes, in order."""
+        raise NotImplementedError
+
+    def layer_id(self, param_name):
+        """0 for the stem, i+1 for stage i, num_stages+1 for anything after."""
+        raise NotImplementedError
+
+    def _forward(self, x, out_indices):
+        """(B, 3, H, W) with H, W multiples -> (RadioFeatures, [NCHW map per out index])."""
+        raise NotImplementedError
+
+    # -- shared -------------------------------------------------------------------------
+    @property
+    def out_indices(self):
+        return tuple(i % self.num_stages for i in self._out_indices)
+
+    def prepare_input(self, x):
+        """Check the input size; pad it when the config asks for padding."""
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f'{type(self).__name__} expects images (B, 3, H, W), '
+                             f'got shape {tuple(x.shape)}')
+        m = self.size_multiple
+        h, w = x.shape[-2:]
+        if h % m == 0 and w % m == 0:
+            return x
+        if not self.pad_to_multiple:
+            near = (max(m, round(h / m) * m), max(m, round(w / m) * m))
+            raise ValueError(
+                f'{type(self).__name__} needs input height and width that are multiples of '
+                f'{m} (patch/window size), got {h}x{w}. Resize to e.g. {near[0]}x{near[1]}, '
+                'or set pad_to_multiple=True in the backbone config to zero-pad.')
+        return F.pad(x, (0, -w % m, 0, -h % m))
+
+    def forward_radio(self, x):
+        """Summary tokens and final spatial tokens (see :class:`RadioFeatures`)."""
+        radio, _ = self._forward(self.prepare_input(x), ())
+        return radio
+
+    def forward(self, x):
+        x = self.prepare_input(x)
+        if self.out_type != 'featmap':
+            radio, _ = self._forward(x, ())
+            summary = radio.summary.flatten(1)
+            if self.out_type == 'summary_avgpool':
+                summary = torch.cat([summary, radio.features.mean(1)], dim=1)
+            return (summary, )
+        _, maps = self._forward(x, self.out_indices)
+        return tuple(maps)
+
+    def get_layer_depth(self, param_name, prefix=''):
+        """(layer id, number of layer ids) for layer-wise lr decay (mmpretrain's API)."""
+        num_ids = self.num_stages + 2
+        if not param_name.startswith(prefix):
+            return num_ids - 1, num_ids
+        return self.layer_id(param_name[len(prefix):]), num_ids
+
+    def frozen_modules(self):
+        """Modules that ``frozen`` / ``frozen_stages`` keep fixed."""
+        if self.frozen:
+            return [self]
+        if self.frozen_stages > 0:
+            return self.stage_modules()[:self.frozen_stages + 1]
+        return []
+
+    def freeze(self):
+        """Stop gradients and hold norms/dropout in eval mode for the frozen part."""
+        for module in self.frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.freeze()
+        return self

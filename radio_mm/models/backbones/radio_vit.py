@@ -1,0 +1,163 @@
+"""RADIOViT: the AM-RADIO ViT student (CPE, per-teacher summary tokens, registers).
+
+Blocks are timm's ``Block`` (fused ``F.scaled_dot_product_attention``), so parameter names
+are timm's and the official ``base_model.*`` weights load after a prefix strip. Optional
+ViTDet-style windowed attention (Li et al., 2022) for detection follows NVlabs/RADIO
+`radio/vitdet.py`: summary and register tokens skip the windowed blocks.
+"""
+from functools import partial
+
+import torch
+from timm.layers import LayerNorm
+from timm.models.vision_transformer import Block
+from timm.models.vision_transformer_sam import window_partition, window_unpartition
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from radio_mm.registry import MODELS
+from .cpe_patch_generator import CPEPatchGenerator, num_register_tokens
+from .radio_backbone import RADIOBackbone, RadioFeatures
+
+# Shapes of the released students (timm vit_{base,large}_patch16_224; ViT-H/16 and ViT-g
+# from NVlabs/RADIO `radio/extra_timm_models.py`).
+ARCH_SETTINGS = {
+    'b': dict(embed_dims=768, num_layers=12, num_heads=12, mlp_ratio=4.0),
+    'l': dict(embed_dims=1024, num_layers=24, num_heads=16, mlp_ratio=4.0),
+    'h': dict(embed_dims=1280, num_layers=32, num_heads=16, mlp_ratio=4.0),
+    'g': dict(embed_dims=1536, num_layers=40, num_heads=24, mlp_ratio=4.0),
+}
+ARCH_ALIASES = {'base': 'b', 'large': 'l', 'huge': 'h', 'giant': 'g'}
+
+
+def default_global_blocks(num_layers, num_global=4):
+    """Blocks that keep global attention when windowing: the end of each of ``num_global``
+    equal periods, and always the last block (`radio/vitdet.py`, num_global=4 for v2.5;
+    a period of one block windows every block but the last)."""
+    period = max(num_layers // num_global, 1)
+    return tuple(i for i in range(num_layers)
+                 if (period > 1 and i % period == period - 1) or i == num_layers - 1)
+
+
+@MODELS.register_module()
+class RADIOViT(RADIOBackbone):
+    """AM-RADIO ViT student.
+
+    Args:
+        arch (str | dict): 'b', 'l', 'h', 'g' (or 'base', ...), or a dict with
+            embed_dims, num_layers, num_heads, mlp_ratio.
+        patch_size (int): 16 or 14.
+        cpe_max_size (int): largest input side (pixels) the position grid covers.
+        num_summary_tokens (int): summary tokens, one per teacher with a summary.
+        register_multiple (int): pad summary + registers to this multiple, as released.
+        num_registers (int): explicit register count (overrides register_multiple).
+        qkv_bias (bool): bias in the qkv projection.
+        init_values (float): LayerScale init; None for no LayerScale.
+        drop_path_rate (float): stochastic depth, linearly increasing over blocks.
+        final_norm (bool): LayerNorm after the last block (the released models have none).
+        window_size (int): ViTDet windowed attention in patches; None for global only.
+        global_blocks (Sequence[int]): blocks that stay global when windowing; None picks
+            the released layout (4 global blocks).
+        cpe_train_crop (bool): random CPE crops while training.
+        pos_dropout (float): drop an image's position encoding with this probability.
+        **kwargs: out_indices, out_type, pad_to_multiple, frozen, frozen_stages, with_cp,
+            init_cfg (see :class:`RADIOBackbone`).
+    """
+
+    def __init__(self, arch='b', patch_size=16, cpe_max_size=2048, num_summary_tokens=3,
+                 register_multiple=None, num_registers=None, qkv_bias=True, init_values=None,
+                 drop_path_rate=0.0, final_norm=False, window_size=None, global_blocks=None,
+                 cpe_train_crop=True, pos_dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        settings = self._arch_settings(arch)
+        self.embed_dims = settings['embed_dims']
+        self.num_layers = settings['num_layers']
+        self.patch_size = patch_size
+        self.window_size = window_size
+        num_regs = num_register_tokens(num_summary_tokens, register_multiple, num_registers)
+        self.patch_generator = CPEPatchGenerator(
+            patch_size, self.embed_dims, cpe_max_size, num_summary_tokens, num_regs,
+            cpe_train_crop=cpe_train_crop, pos_dropout=pos_dropout)
+        norm_layer = partial(LayerNorm, eps=1e-6)
+        dpr = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        self.blocks = nn.Sequential(*[
+            Block(self.embed_dims, settings['num_heads'], settings['mlp_ratio'],
+                  qkv_bias=qkv_bias, init_values=init_values, drop_path=dpr[i],
+                  norm_layer=norm_layer) for i in range(self.num_layers)])
+        self.norm = norm_layer(self.embed_dims) if final_norm else nn.Identity()
+        if window_size is None:
+            self.global_blocks = frozenset(range(self.num_layers))
+        else:
+            self.global_blocks = frozenset(
+                default_global_blocks(self.num_layers) if global_blocks is None
+                else (i % self.num_layers for i in global_blocks))
+        self.freeze()
+
+    @staticmethod
+    def _arch_settings(arch):
+        if isinstance(arch, dict):
+            missing = {'embed_dims', 'num_layers', 'num_heads'} - set(arch)
+            if missing:
+                raise ValueError(f'custom arch needs keys {sorted(missing)}')
+            return dict(dict(mlp_ratio=4.0), **arch)
+        key = ARCH_ALIASES.get(arch, arch)
+        if key not in ARCH_SETTINGS:
+            raise ValueError(f'unknown RADIOViT arch {arch!r}; choose from '
+                             f'{sorted(ARCH_SETTINGS) + sorted(ARCH_ALIASES)} or pass a dict')
+        return ARCH_SETTINGS[key]
+
+    @property
+    def num_summary_tokens(self):
+        return self.patch_generator.cls_token.num_summary
+
+    @property
+    def num_prefix_tokens(self):
+        return self.patch_generator.num_prefix_tokens
+
+    @property
+    def size_multiple(self):
+        # Windows tile the patch grid exactly (no padding inside windows), as released.
+        return self.patch_size * (self.window_size or 1)
+
+    @property
+    def num_stages(self):
+        return self.num_layers
+
+    def stage_modules(self):
+        return [self.patch_generator, *self.blocks]
+
+    def layer_id(self, param_name):
+        if param_name.startswith('patch_generator'):
+            return 0
+        if param_name.startswith('blocks.'):
+            return int(param_name.split('.')[1]) + 1
+        return self.num_layers + 1
+
+    def _run_block(self, i, x, hw):
+        block = self.blocks[i]
+        if i in self.global_blocks:
+            return block(x)
+        # Windowed: only patch tokens attend within windows; prefix tokens pass unchanged.
+        n = self.num_prefix_tokens
+        prefix, patches = x[:, :n], x[:, n:]
+        grid = patches.unflatten(1, hw)
+        windows, pad_hw = window_partition(grid, self.window_size)
+        windows = block(windows.flatten(1, 2)).unflatten(1, (self.window_size, ) * 2)
+        patches = window_unpartition(windows, self.window_size, hw, pad_hw).flatten(1, 2)
+        return torch.cat([prefix, patches], dim=1)
+
+    def _forward(self, x, out_indices):
+        hw = (x.shape[2] // self.patch_size, x.shape[3] // self.patch_size)
+        x = self.patch_generator(x)
+        n = self.num_prefix_tokens
+        maps = []
+        for i in range(self.num_layers):
+            if self.with_cp and self.training and x.requires_grad:
+                x = checkpoint(self._run_block, i, x, hw, use_reentrant=False)
+            else:
+                x = self._run_block(i, x, hw)
+            if i == self.num_layers - 1:
+                x = self.norm(x)
+            if i in out_indices:
+                maps.append(x[:, n:].transpose(1, 2).unflatten(2, hw))
+        radio = RadioFeatures(summary=x[:, :self.num_summary_tokens], features=x[:, n:], hw=hw)
+        return radio, maps

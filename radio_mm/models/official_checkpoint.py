@@ -1,0 +1,208 @@
+"""Read NVIDIA's released RADIO checkpoints into radio_mm's model layout.
+
+Official layout (NVlabs/RADIO `hubconf.py::radio_model`, `radio/radio_model.py`): a
+``.pth.tar`` dict with ``args`` (argparse Namespace: ``model``, ``model_kwargs``,
+``teachers`` [dicts with ``name``, ``use_summary``, ``fd_upsample_factor``...],
+``cpe_max_size``, ``cls_token_per_teacher``, ``register_multiple``, ``model_norm``...) and
+``state_dict`` or ``state_dict_ema`` (preferred) whose keys are
+
+* ``base_model.*``: the student (timm ViT + ``patch_generator``, or E-RADIO);
+* ``input_conditioner.norm_mean`` / ``norm_std``: (3, 1, 1) input statistics;
+* ``_heads.<i|name>.*`` / ``_feature_projections.<i|name>.*``: summary / feature adaptor
+  MLPs of teacher ``i`` (by position in ``args.teachers``) or by name.
+
+All functions here are plain: state dict in, state dict or config out.
+"""
+import os.path as osp
+import re
+from argparse import Namespace
+
+import torch
+
+from .adaptors import AdaptorMLP
+from .input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
+# timm size names -> heads; widths and depths are read from the weights.
+_VIT_HEADS = {'tiny': 3, 'small': 6, 'base': 12, 'large': 16, 'huge': 16, 'giant': 24}
+_VIT_NAME = re.compile(r'vit_(?P<size>[a-z]+)_patch(?P<patch>\d+)')
+
+
+def load_official_checkpoint(path):
+    """``path`` -> (args Namespace, state_dict). Clear errors for what is not a release."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'RADIO checkpoint {path!r} does not exist. Download a release (e.g. '
+            'radio-v2.5-b_half.pth.tar from the NVlabs/RADIO README) to a local path.')
+    checkpoint = torch_load(path)
+    if not is_official_checkpoint(checkpoint):
+        raise ValueError(
+            f'{path!r} is not an official RADIO checkpoint: expected a dict with `args` and '
+            '`state_dict`/`state_dict_ema` holding `base_model.*` keys.')
+    state_dict = checkpoint.get('state_dict_ema') or checkpoint['state_dict']
+    return checkpoint['args'], state_dict
+
+
+def torch_load(path, weights_only=True):
+    """``torch.load`` that also accepts the ``argparse.Namespace`` releases keep in ``args``."""
+    with torch.serialization.safe_globals([Namespace]):
+        return torch.load(path, map_location='cpu', weights_only=weights_only)
+
+
+def is_official_checkpoint(checkpoint):
+    if not isinstance(checkpoint, dict) or 'args' not in checkpoint:
+        return False
+    state_dict = checkpoint.get('state_dict_ema') or checkpoint.get('state_dict') or {}
+    return any(k.startswith('base_model.') for k in state_dict)
+
+
+def _strip(state_dict, prefix):
+    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+
+
+def summary_slots(args):
+    """Teacher name -> summary token index, and the backbone's ``summary_idxs``.
+
+    hubconf dedups teacher names, keeping each name's first position (commit 9569be1).
+    """
+    teachers = list(getattr(args, 'teachers', []))
+    per_teacher = getattr(args, 'cls_token_per_teacher', True)
+    first_index = {}
+    for i, teacher in enumerate(teachers):
+        first_index.setdefault(teacher['name'], i)
+    slots = {name: teacher.get('token_slot', i) if per_teacher else 0
+             for name, i in first_index.items() for teacher in [teachers[i]]}
+    if per_teacher:
+        summary_idxs = sorted(i for name, i in first_index.items()
+                              if teachers[i].get('use_summary', True))
+    else:
+        summary_idxs = [0]
+    return slots, summary_idxs
+
+
+def num_summary_tokens(args):
+    if not getattr(args, 'cls_token_per_teacher', True):
+        return 1
+    return len({t['name'] for t in getattr(args, 'teachers', [])})
+
+
+def backbone_cfg_from_checkpoint(args, state_dict):
+    """The radio_mm backbone config that reproduces ``args.model`` with these weights."""
+    model = args.model
+    kwargs = dict(getattr(args, 'model_kwargs', None) or {})
+    base = _strip(state_dict, 'base_model.')
+    if 'eradio' in model or 'fastervit' in model:
+        from .backbones.eradio import eradio_cfg_from_official  # E-RADIO owns its mapping
+        return eradio_cfg_from_official(model, kwargs, base)
+    match = _VIT_NAME.match(model)
+    if match is None or 'patch_generator.pos_embed' not in base:
+        raise ValueError(f'unsupported RADIO student {model!r}: radio_mm converts CPE ViTs '
+                         '(vit_{tiny,small,base,large,huge,giant}_patchP_*) and E-RADIO.')
+    unsupported = sorted({k.split('.', 3)[-1] for k in base
+                          if '.mlp.norm.' in k or k == 'patch_generator.embedder.bias'})
+    if unsupported:
+        raise ValueError(f'{model!r} has weights radio_mm does not model yet: {unsupported}')
+    embed_dims = base['patch_generator.pos_embed'].shape[-1]
+    num_layers = 1 + max(int(k.split('.')[1]) for k in base if k.startswith('blocks.'))
+    hidden = base['blocks.0.mlp.fc1.weight'].shape[0]
+    patch_size = int(kwargs.get('patch_size', match['patch']))
+    num_heads = kwargs.get('num_heads', _VIT_HEADS.get(match['size']))
+    if num_heads is None:
+        raise ValueError(f'cannot tell the number of heads of {model!r}')
+    num_summary = num_summary_tokens(args)
+    num_tokens = base['patch_generator.cls_token.token'].shape[0]
+    grid = int(round(base['patch_generator.pos_embed'].shape[1]**0.5))
+    layer_scale = next((base[k] for k in base
+                        if k.startswith('blocks.0.ls1.') and k.endswith(('gamma', 'grandma'))),
+                       None)
+    return dict(
+        type='RADIOViT',
+        arch=dict(embed_dims=embed_dims, num_layers=num_layers, num_heads=num_heads,
+                  mlp_ratio=hidden / embed_dims),
+        patch_size=patch_size,
+        cpe_max_size=grid * patch_size,
+        num_summary_tokens=num_summary,
+        num_registers=num_tokens - num_summary,
+        qkv_bias='blocks.0.attn.qkv.bias' in base,
+        # The value is overwritten by the weights; it only switches LayerScale on.
+        init_values=None if layer_scale is None else 1e-5,
+        final_norm=bool(getattr(args, 'model_norm', False)))
+
+
+def adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names=None):
+    """Adaptor name -> TeacherAdaptor config inferred from the head weights."""
+    slots, _ = summary_slots(args)
+    teachers = {t['name']: (i, t) for i, t in reversed(list(enumerate(args.teachers)))}
+    names = list(teachers) if adaptor_names is None else list(adaptor_names)
+    cfgs = {}
+    for name in names:
+        if name not in teachers:
+            raise ValueError(f'unknown adaptor {name!r}; this checkpoint has {list(teachers)}')
+        feature = _adaptor_state(state_dict, '_feature_projections', name, teachers[name][0])
+        if not feature:
+            if adaptor_names is None:
+                continue  # a teacher without heads in this release
+            raise KeyError(f'checkpoint has no feature head for adaptor {name!r}')
+        summary = _adaptor_state(state_dict, '_heads', name, teachers[name][0])
+        upsample = int(teachers[name][1].get('fd_upsample_factor') or 1)
+        feature_mlp = AdaptorMLP.from_state_dict(feature, upsample)
+        summary_mlp = AdaptorMLP.from_state_dict(summary) if summary else None
+        cfgs[name] = dict(
+            in_dims=feature_mlp.fc1.in_features,
+            feature_dims=feature_mlp.out_dims,
+            summary_dims=None if summary_mlp is None else summary_mlp.out_dims,
+            hidden_dims=feature_mlp.fc1.out_features,
+            num_inner=len(feature_mlp.blocks),
+            summary_slot=slots[name],
+            upsample_factor=upsample,
+            pre_norm=not isinstance(feature_mlp.pre_norm, torch.nn.Identity))
+        if summary_mlp is not None:
+            cfgs[name].update(summary_hidden_dims=summary_mlp.fc1.out_features,
+                              summary_num_inner=len(summary_mlp.blocks))
+    return cfgs
+
+
+def _adaptor_state(state_dict, kind, name, index):
+    """Weights under ``<kind>.<index>.`` or ``<kind>.<name>.`` (both appear in releases)."""
+    for key in (f'{kind}.{index}.', f'{kind}.{name}.'):
+        found = _strip(state_dict, key)
+        if found:
+            return found
+    return {}
+
+
+def convert_official_state_dict(args, state_dict, adaptor_names=None):
+    """Official keys -> :class:`RADIOModel` keys (``backbone.*``, ``input_conditioner.*``,
+    ``adaptors.<name>.{summary,feature}_mlp.*``)."""
+    converted = {}
+    for key, value in _strip(state_dict, 'base_model.').items():
+        # LayerScale is saved as `grandma` by the releases (HF renames "gamma").
+        key = re.sub(r'\.(ls[12])\.grandma$', r'.\1.gamma', key)
+        converted[f'backbone.{key}'] = value
+    for key in ('norm_mean', 'norm_std'):
+        converted[f'input_conditioner.{key}'] = state_dict.get(
+            f'input_conditioner.{key}',
+            torch.tensor(OPENAI_CLIP_MEAN if key == 'norm_mean' else OPENAI_CLIP_STD).view(
+                -1, 1, 1))
+    teachers = {t['name']: i for i, t in reversed(list(enumerate(args.teachers)))}
+    names = adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names)
+    for name in names:
+        for kind, target in (('_heads', 'summary_mlp'), ('_feature_projections', 'feature_mlp')):
+            for key, value in _adaptor_state(state_dict, kind, name, teachers[name]).items():
+                converted[f'adaptors.{name}.{target}.{key}'] = value
+    return converted
+
+
+def radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names=None):
+    """Full :class:`RADIOModel` config for an official checkpoint."""
+    _, summary_idxs = summary_slots(args)
+    backbone = backbone_cfg_from_checkpoint(args, state_dict)
+    if backbone['type'] != 'RADIOViT':
+        summary_idxs = None  # E-RADIO pools one summary
+    mean = state_dict.get('input_conditioner.norm_mean')
+    std = state_dict.get('input_conditioner.norm_std')
+    return dict(
+        type='RADIOModel', backbone=backbone,
+        adaptors=adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names),
+        summary_idxs=summary_idxs,
+        mean=OPENAI_CLIP_MEAN if mean is None else tuple(mean.flatten().tolist()),
+        std=OPENAI_CLIP_STD if std is None else tuple(std.flatten().tolist()))
