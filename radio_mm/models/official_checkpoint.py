@@ -64,16 +64,13 @@ def summary_slots(args):
 
     hubconf dedups teacher names, keeping each name's first position (commit 9569be1).
     """
-    teachers = list(getattr(args, 'teachers', []))
     per_teacher = getattr(args, 'cls_token_per_teacher', True)
-    first_index = {}
-    for i, teacher in enumerate(teachers):
-        first_index.setdefault(teacher['name'], i)
+    teachers = _first_teachers(args)
     slots = {name: teacher.get('token_slot', i) if per_teacher else 0
-             for name, i in first_index.items() for teacher in [teachers[i]]}
+             for name, (i, teacher) in teachers.items()}
     if per_teacher:
-        summary_idxs = sorted(i for name, i in first_index.items()
-                              if teachers[i].get('use_summary', True))
+        summary_idxs = sorted(i for i, teacher in teachers.values()
+                              if teacher.get('use_summary', True))
     else:
         summary_idxs = [0]
     return slots, summary_idxs
@@ -131,7 +128,7 @@ def backbone_cfg_from_checkpoint(args, state_dict):
 def adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names=None):
     """Adaptor name -> TeacherAdaptor config inferred from the head weights."""
     slots, _ = summary_slots(args)
-    teachers = {t['name']: (i, t) for i, t in reversed(list(enumerate(args.teachers)))}
+    teachers = _first_teachers(args)
     names = list(teachers) if adaptor_names is None else list(adaptor_names)
     cfgs = {}
     for name in names:
@@ -161,6 +158,14 @@ def adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names=None):
     return cfgs
 
 
+def _first_teachers(args):
+    """Teacher name -> (first position, config), in teacher order (hubconf's lookup)."""
+    teachers = {}
+    for i, teacher in enumerate(getattr(args, 'teachers', [])):
+        teachers.setdefault(teacher['name'], (i, teacher))
+    return teachers
+
+
 def _adaptor_state(state_dict, kind, name, index):
     """Weights under ``<kind>.<index>.`` or ``<kind>.<name>.`` (both appear in releases)."""
     for key in (f'{kind}.{index}.', f'{kind}.{name}.'):
@@ -183,11 +188,11 @@ def convert_official_state_dict(args, state_dict, adaptor_names=None):
             f'input_conditioner.{key}',
             torch.tensor(OPENAI_CLIP_MEAN if key == 'norm_mean' else OPENAI_CLIP_STD).view(
                 -1, 1, 1))
-    teachers = {t['name']: i for i, t in reversed(list(enumerate(args.teachers)))}
+    teachers = _first_teachers(args)
     names = adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names)
     for name in names:
         for kind, target in (('_heads', 'summary_mlp'), ('_feature_projections', 'feature_mlp')):
-            for key, value in _adaptor_state(state_dict, kind, name, teachers[name]).items():
+            for key, value in _adaptor_state(state_dict, kind, name, teachers[name][0]).items():
                 converted[f'adaptors.{name}.{target}.{key}'] = value
     return converted
 
@@ -206,3 +211,25 @@ def radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names=None):
         summary_idxs=summary_idxs,
         mean=OPENAI_CLIP_MEAN if mean is None else tuple(mean.flatten().tolist()),
         std=OPENAI_CLIP_STD if std is None else tuple(std.flatten().tolist()))
+
+
+def official_to_radio_mm(path, adaptor_names=None):
+    """Official release -> radio_mm checkpoint dict ``{'meta', 'state_dict'}``.
+
+    ``state_dict`` uses :class:`RADIOModel` keys; ``meta['radio_model']`` holds its config,
+    so ``radio_mm.apis.radio_model`` rebuilds it, and a backbone built with
+    ``init_cfg=dict(type='Pretrained', checkpoint=...)`` finds its ``backbone.*`` weights.
+    All adaptors are kept unless ``adaptor_names`` selects some.
+    """
+    args, state_dict = load_official_checkpoint(path)
+    cfg = radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names)
+    converted = convert_official_state_dict(args, state_dict, adaptor_names)
+    meta = dict(radio_model=cfg, source=osp.basename(path),
+                teachers=[dict(t) for t in getattr(args, 'teachers', [])])
+    return dict(meta=meta, state_dict=converted)
+
+
+def data_preprocessor_stats(model_cfg):
+    """mm ``data_preprocessor`` mean/std (0-255 images) equal to the input conditioner."""
+    return dict(mean=[round(m * 255, 4) for m in model_cfg['mean']],
+                std=[round(s * 255, 4) for s in model_cfg['std']])

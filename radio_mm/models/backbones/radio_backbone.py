@@ -10,6 +10,7 @@ from typing import NamedTuple, Tuple
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
+from torch import nn
 
 
 class RadioFeatures(NamedTuple):
@@ -155,7 +156,7 @@ class RADIOBackbone(BaseModule):
     def freeze(self):
         """Stop gradients and hold norms/dropout in eval mode for the frozen part."""
         for module in self.frozen_modules():
-            module.eval()
+            nn.Module.train(module, False)  # not self.train: it calls freeze again
             for param in module.parameters():
                 param.requires_grad = False
 

@@ -1,0 +1,102 @@
+"""radio_model() against outputs of the official NVlabs/RADIO implementation.
+
+tests/data/radio_official_tiny.pth.tar is a release-layout checkpoint of a small CPE ViT
+(args.model='vit_tiny_patch16_224' shrunk by model_kwargs, 3 teachers, register_multiple=8,
+`_heads.<i>` and `_feature_projections.<name>` keys), and radio_official_tiny_outputs.pth
+holds what the official `hubconf.radio_model` (NVlabs/RADIO @ c0f3701) returned for it on
+real images, with and without adaptors and with vitdet_window_size=2.
+"""
+import os.path as osp
+import subprocess
+
+import pytest
+import torch
+
+from radio_mm.apis import radio_model
+
+DATA = osp.join(osp.dirname(osp.dirname(__file__)), 'data')
+OFFICIAL = osp.join(DATA, 'radio_official_tiny.pth.tar')
+
+
+@pytest.fixture(scope='module')
+def reference():
+    return torch.load(osp.join(DATA, 'radio_official_tiny_outputs.pth'))
+
+
+def assert_close(ours, theirs):
+    assert ours.shape == theirs.shape
+    assert ((ours - theirs).abs().max() / theirs.abs().max()).item() <= 1e-4
+
+
+@pytest.mark.parametrize('image', ['rect', 'full', 'sq224'])
+def test_matches_official_outputs_with_adaptors(reference, image):
+    model = radio_model(OFFICIAL, adaptor_names=reference['adaptor_names'])
+    with torch.no_grad():
+        outputs = model(reference['inputs'][image])
+    assert set(outputs) == {'backbone', 'clip', 'sam'}
+    for name, (summary, features) in reference['outputs'][image].items():
+        assert_close(outputs[name].summary, summary)
+        assert_close(outputs[name].features, features)
+
+
+def test_matches_official_without_adaptors_and_with_vitdet(reference):
+    plain = radio_model(OFFICIAL)
+    windowed = radio_model(OFFICIAL, vitdet_window_size=reference['vitdet_window_size'])
+    with torch.no_grad():
+        summary, features = plain(reference['inputs']['rect'])
+        w_summary, w_features = windowed(reference['inputs']['vitdet_128x192'])
+    assert_close(summary, reference['outputs']['plain_rect'][0])
+    assert_close(features, reference['outputs']['plain_rect'][1])
+    assert_close(w_summary, reference['outputs']['vitdet_128x192'][0])
+    assert_close(w_features, reference['outputs']['vitdet_128x192'][1])
+
+
+def test_helpers_match_the_official_api():
+    model = radio_model(OFFICIAL, adaptor_names='sam')
+    assert model.patch_size == 16 and model.min_resolution_step == 16
+    assert model.get_nearest_supported_resolution(230, 250) == (224, 256)
+    assert model.get_nearest_supported_resolution(3, 3) == (16, 16)
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        before = model(x)
+        conditioner = model.make_preprocessor_external()
+        after = model(conditioner(x))
+        nchw = model(conditioner(x), feature_fmt='NCHW')
+    assert torch.allclose(before['backbone'].features, after['backbone'].features)
+    # The sam head upsamples 2x (fd_upsample_factor=2 in args.teachers).
+    assert nchw['sam'].features.shape == (1, 20, 8, 12)
+    with pytest.raises(ValueError, match='multiples of 16'):
+        model(torch.rand(1, 3, 60, 96))
+
+
+def test_unknown_adaptor_and_bad_files(tmp_path):
+    with pytest.raises(ValueError, match="unknown adaptor 'siglip'"):
+        radio_model(OFFICIAL, adaptor_names=['siglip'])
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        radio_model(str(tmp_path / 'missing.pth.tar'))
+    torch.save({'weights': torch.zeros(1)}, tmp_path / 'other.pth')
+    with pytest.raises(ValueError, match='neither an official RADIO release'):
+        radio_model(str(tmp_path / 'other.pth'))
+
+
+def test_converter_round_trips(tmp_path, repo_root, python, reference):
+    dst = tmp_path / 'converted' / 'radio_tiny.pth'
+    result = subprocess.run(
+        [python, 'tools/model_converters/radio2mm.py', OFFICIAL, str(dst)],
+        cwd=repo_root, capture_output=True, text=True, check=True)
+    assert "'type': 'RADIOViT'" in result.stdout
+    # The printed preprocessor statistics reproduce the checkpoint's input conditioner.
+    assert "'mean': [114.75, 117.3, 102.0]" in result.stdout
+    converted = radio_model(str(dst), adaptor_names=['clip', 'sam'])
+    with torch.no_grad():
+        outputs = converted(reference['inputs']['rect'])
+    for name, (summary, features) in reference['outputs']['rect'].items():
+        assert_close(outputs[name].features, features)
+
+    # A backbone in any mm config loads the converted file through init_cfg.
+    from radio_mm.registry import MODELS
+    cfg = torch.load(dst)['meta']['radio_model']['backbone']
+    backbone = MODELS.build(dict(cfg, init_cfg=dict(type='Pretrained', checkpoint=str(dst))))
+    backbone.init_weights()
+    for key, value in converted.backbone.state_dict().items():
+        assert torch.equal(backbone.state_dict()[key], value), key

@@ -1,0 +1,167 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from radio_mm.models.backbones import RADIOViT
+from radio_mm.models.backbones.radio_vit import default_global_blocks
+
+TINY = dict(embed_dims=32, num_layers=4, num_heads=2)
+
+
+def tiny_vit(**kwargs):
+    torch.manual_seed(0)
+    return RADIOViT(arch=TINY, cpe_max_size=1024, num_summary_tokens=3, register_multiple=8,
+                    **kwargs)
+
+
+@pytest.mark.parametrize('hw', [(224, 224), (512, 512), (432, 640)])
+def test_shapes(hw):
+    model = tiny_vit(out_indices=(1, 3)).eval()
+    x = torch.rand(2, 3, *hw)
+    with torch.no_grad():
+        maps = model(x)
+        radio = model.forward_radio(x)
+    grid = (hw[0] // 16, hw[1] // 16)
+    assert [m.shape for m in maps] == [torch.Size([2, 32, *grid])] * 2
+    assert radio.summary.shape == (2, 3, 32)
+    assert radio.features.shape == (2, grid[0] * grid[1], 32)
+    # 3 summary + 5 registers (padded to a multiple of 8) precede the patches.
+    assert model.num_prefix_tokens == 8
+    assert torch.equal(maps[-1].flatten(2).transpose(1, 2), radio.features)
+
+
+def test_base_arch_at_224():
+    model = RADIOViT(arch='b', num_summary_tokens=3, register_multiple=8).eval()
+    assert sum(p.numel() for p in model.blocks.parameters()) == 12 * 7_087_872
+    with torch.no_grad():
+        (out, ) = model(torch.rand(1, 3, 224, 224))
+    assert out.shape == (1, 768, 14, 14)
+
+
+def test_cpe_is_deterministic_in_eval_and_crops_in_train():
+    model = tiny_vit()
+    x = torch.rand(1, 3, 224, 224)
+    model.eval()
+    with torch.no_grad():
+        a, b = model(x)[0], model(x)[0]
+    assert torch.equal(a, b)
+    pos_eval = model.patch_generator.position_encoding(4, (14, 14))
+    model.train()
+    torch.manual_seed(1)
+    pos_train = model.patch_generator.position_encoding(4, (14, 14))
+    assert pos_train.shape == (4, 196, 32)
+    # Every image gets its own crop, none equal to the inference grid.
+    assert not torch.allclose(pos_train[0], pos_train[1])
+    assert not torch.allclose(pos_train[0], pos_eval[0])
+
+
+def test_eval_position_grid_resizes_then_crops_top_left():
+    model = tiny_vit().eval()
+    gen = model.patch_generator
+    grid = gen.pos_embed.reshape(1, 64, 64, 32).permute(0, 3, 1, 2)
+    wide = gen.position_encoding(1, (16, 32)).transpose(1, 2).unflatten(2, (16, 32))
+    full = F.interpolate(grid, size=(32, 32), mode='bilinear', align_corners=False)
+    assert torch.allclose(wide, full[..., :16, :32])
+    assert torch.equal(gen.position_encoding(1, (64, 64)), gen.pos_embed)
+
+
+def test_one_window_covering_the_image_equals_global_attention():
+    # Summary/register tokens skip windowed blocks (as released), so compare without them.
+    def vit(**kwargs):
+        torch.manual_seed(0)
+        return RADIOViT(arch=TINY, cpe_max_size=1024, num_summary_tokens=0, **kwargs).eval()
+
+    global_model = vit()
+    windowed = vit(window_size=14)
+    windowed.load_state_dict(global_model.state_dict())
+    assert windowed.global_blocks == {3}  # the others really are windowed
+    x = torch.rand(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(windowed(x)[0], global_model(x)[0], atol=1e-5)
+        # Smaller windows change the result: the windowing is really applied.
+        small = vit(window_size=7)
+        small.load_state_dict(global_model.state_dict())
+        assert not torch.allclose(small(x)[0], global_model(x)[0], atol=1e-3)
+
+
+def test_windowed_blocks_leave_summary_tokens_out():
+    model = tiny_vit(window_size=7).eval()
+    x = torch.rand(1, 3, 112, 112)
+    tokens = model.patch_generator(x)
+    with torch.no_grad():
+        out = model._run_block(0, tokens, (7, 7))
+    assert torch.equal(out[:, :8], tokens[:, :8])
+    assert not torch.allclose(out[:, 8:], tokens[:, 8:])
+
+
+def test_default_global_blocks_follow_the_released_layout():
+    assert default_global_blocks(32) == (7, 15, 23, 31)
+    assert default_global_blocks(12) == (2, 5, 8, 11)
+    assert default_global_blocks(2) == (1, )  # one-block periods: only the last is global
+
+
+def test_with_cp_gives_same_outputs_and_gradients():
+    x = torch.rand(2, 3, 64, 96)
+    grads = []
+    outs = []
+    for with_cp in (False, True):
+        model = tiny_vit(with_cp=with_cp, drop_path_rate=0.0, cpe_train_crop=False).train()
+        out = model(x)[0]
+        out.square().mean().backward()
+        outs.append(out.detach())
+        grads.append(model.blocks[0].attn.qkv.weight.grad.clone())
+    assert torch.allclose(outs[0], outs[1], atol=1e-6)
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+def test_frozen_freezes_everything_and_stays_in_eval():
+    model = tiny_vit(frozen=True)
+    model.train()
+    assert not any(p.requires_grad for p in model.parameters())
+    assert not model.training and not model.blocks[0].training
+
+
+def test_frozen_stages_freezes_stem_and_first_blocks():
+    model = tiny_vit(frozen_stages=2)
+    model.train()
+    assert not model.patch_generator.pos_embed.requires_grad
+    assert not any(p.requires_grad for p in model.blocks[1].parameters())
+    assert all(p.requires_grad for p in model.blocks[2].parameters())
+    assert model.blocks[2].training and not model.blocks[1].training
+
+
+def test_non_multiple_size_raises_clear_error_or_pads():
+    with pytest.raises(ValueError, match=r'multiples of 16.*pad_to_multiple=True'):
+        tiny_vit().eval()(torch.rand(1, 3, 225, 224))
+    padded = tiny_vit(pad_to_multiple=True).eval()
+    with torch.no_grad():
+        (out, ) = padded(torch.rand(1, 3, 225, 230))
+    assert out.shape == (1, 32, 15, 15)
+
+
+def test_wrong_channels_are_reported():
+    with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
+        tiny_vit()(torch.rand(1, 1, 32, 32))
+
+
+def test_unknown_arch_lists_choices():
+    with pytest.raises(ValueError, match="unknown RADIOViT arch 'xl'"):
+        RADIOViT(arch='xl')
+
+
+def test_summary_out_types_for_classifiers():
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        (summary, ) = tiny_vit(out_type='summary').eval()(x)
+        (both, ) = tiny_vit(out_type='summary_avgpool').eval()(x)
+    assert summary.shape == (2, 3 * 32)
+    assert both.shape == (2, 4 * 32)
+    assert torch.allclose(both[:, :96], summary)
+
+
+def test_layer_depth_for_layer_decay():
+    model = tiny_vit()
+    assert model.get_layer_depth('backbone.patch_generator.pos_embed', 'backbone.') == (0, 6)
+    assert model.get_layer_depth('backbone.blocks.2.attn.qkv.weight', 'backbone.') == (3, 6)
+    assert model.get_layer_depth('backbone.norm.weight', 'backbone.') == (5, 6)
+    assert model.get_layer_depth('head.fc.weight', 'backbone.') == (5, 6)
