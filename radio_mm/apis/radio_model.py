@@ -65,6 +65,9 @@ def _read(path, adaptor_names, weights_only):
             'tools/model_converters/radio2mm.py.')
     cfg = Config(dict(model=meta[META_KEY])).model.to_dict()
     state_dict = checkpoint['state_dict']
+    if any(k.startswith('student.') for k in state_dict):  # a RADIODistiller checkpoint
+        state_dict = {k[len('student.'):]: v for k, v in state_dict.items()
+                      if k.startswith('student.')}
     known = cfg.get('adaptors') or {}
     unknown = set(adaptor_names) - set(known)
     if unknown:

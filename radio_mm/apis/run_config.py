@@ -6,7 +6,9 @@ and notebooks get exactly the behaviour of the command line.
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported)
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from radio_mm.utils import import_toolbox
@@ -27,12 +29,22 @@ def load_config(config, work_dir=None, cfg_options=None, launcher='none'):
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
+    if launcher != 'none':
+        use_gloo_without_cuda(cfg)
     import_toolbox(cfg.get('default_scope'))
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def use_gloo_without_cuda(cfg):
+    """NCCL needs GPUs: on a CPU-only machine distributed runs fall back to gloo."""
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if not torch.cuda.is_available() and dist_cfg.get('backend', 'nccl') == 'nccl':
+        print_log('no CUDA device: using the gloo backend instead of nccl', logger='current')
+        dist_cfg['backend'] = 'gloo'
 
 
 def enable_amp(cfg):

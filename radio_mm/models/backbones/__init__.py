@@ -1,4 +1,5 @@
 from .radio_backbone import RADIOBackbone, RadioFeatures
 from .radio_vit import RADIOViT
+from .eradio import ERADIO
 
-__all__ = ['RADIOBackbone', 'RadioFeatures', 'RADIOViT']
+__all__ = ['RADIOBackbone', 'RadioFeatures', 'RADIOViT', 'ERADIO']

@@ -1,0 +1,1 @@
+from .simple_fpn import SimpleFPN  # noqa: F401

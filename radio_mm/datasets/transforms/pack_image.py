@@ -1,0 +1,19 @@
+"""Pack a loaded image for the distiller: no labels, just pixels and where they came from."""
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+
+from radio_mm.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class PackImageInputs(BaseTransform):
+    """``results['img']`` (H, W, 3) uint8 BGR -> ``inputs`` (3, H, W) and ``data_samples``
+    (a dict with ``img_path``; the dataset adds ``skipped`` paths)."""
+
+    def transform(self, results):
+        img = np.ascontiguousarray(results['img'])
+        if img.ndim == 2:
+            img = np.repeat(img[..., None], 3, axis=2)
+        inputs = torch.from_numpy(img).permute(2, 0, 1).contiguous()
+        return dict(inputs=inputs, data_samples=dict(img_path=results.get('img_path')))

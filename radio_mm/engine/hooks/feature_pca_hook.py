@@ -1,0 +1,66 @@
+"""Save a PCA picture of the student's features beside its teachers' during distillation."""
+import os
+import os.path as osp
+
+import mmcv
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from radio_mm.registry import HOOKS
+from radio_mm.visualization import feature_pca_panel
+
+
+@HOOKS.register_module()
+class FeaturePCAHook(Hook):
+    """Every ``interval`` iterations (and after training) write
+    ``work_dir/feature_pca/iter_<n>.png``: the image, the student backbone's features, each
+    adaptor's features and each teacher's features, coloured by PCA.
+
+    Args:
+        image (str): image file; None takes scikit-image's astronaut photo.
+        size (int): the square size the student sees.
+        interval (int): iterations between pictures; 0 only after training.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, image=None, size=224, interval=0):
+        self.image = image
+        self.size = size
+        self.interval = interval
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if self.interval and self.every_n_train_iters(runner, self.interval):
+            self.save(runner)
+
+    def after_train(self, runner):
+        self.save(runner)
+
+    def _load_image(self):
+        if self.image is None:
+            from skimage import data
+            rgb = data.astronaut()
+        else:
+            rgb = mmcv.imread(self.image, channel_order='rgb')
+        return mmcv.imresize(rgb, (self.size, self.size))
+
+    @torch.no_grad()
+    def save(self, runner):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        rgb = self._load_image()
+        device = next(model.student.parameters()).device
+        x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div(255).to(device)
+        was_training = model.student.training
+        model.student.eval()
+        outputs = model.student(x, feature_fmt='NCHW')
+        model.student.train(was_training)
+        features = {'student': outputs['backbone'].features[0].cpu()}
+        for name, teacher in model.teachers.items():
+            features[f'{name} adaptor'] = outputs[name].features[0].cpu()
+            features[f'{name} teacher'] = teacher(x).features[0].cpu()
+        folder = osp.join(runner.work_dir, 'feature_pca')
+        os.makedirs(folder, exist_ok=True)
+        path = osp.join(folder, f'iter_{runner.iter}.png')
+        feature_pca_panel(rgb, features).save(path)
+        runner.logger.info(f'saved feature PCA picture {path}')

@@ -1,0 +1,219 @@
+"""RADIODistiller: multi-teacher feature distillation of AM-RADIO (Ranzinger et al., 2024).
+
+Per step, for each data partition (a share of the batch with its own teachers and student
+resolutions; the paper gives SAM its own high-resolution partition, sec. 4.3):
+
+1. the student (a :class:`RADIOModel`) sees the images at a resolution drawn for this step;
+2. every teacher of the partition sees the same images at its own resolution;
+3. each teacher's adaptor heads map the student's summary token and spatial tokens into that
+   teacher's space; spatial outputs are resampled onto the teacher's feature grid;
+4. losses: cosine on summaries, cosine + smooth-L1 on features (sec. 3.1), or MSE on PHI-S
+   standardized features.
+"""
+import copy
+import random
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+from torch import nn
+
+from radio_mm.registry import MODELS
+from ..losses import cosine_distance
+
+
+def resize_images(images, size):
+    """(B, 3, H, W) in [0, 1] -> (B, 3, *size), anti-aliased."""
+    if tuple(images.shape[-2:]) == tuple(size):
+        return images
+    return F.interpolate(images, size=tuple(size), mode='bilinear', align_corners=False,
+                         antialias=True)
+
+
+class Partition:
+    """A share of each batch, the teachers that see it and the student's resolutions.
+
+    Args:
+        teachers (list[str]): teacher names.
+        batch_fraction (float): share of the batch (partitions split it in order).
+        resolutions (list[tuple[int, int]]): student (H, W) choices, one drawn per step.
+        milestones (list[tuple[int, list]]): ``(iteration, resolutions)`` switches, e.g. the
+            paper's 256 px then 432 px stages.
+    """
+
+    def __init__(self, teachers, batch_fraction=1.0, resolutions=((256, 256), ),
+                 milestones=()):
+        self.teachers = list(teachers)
+        self.batch_fraction = batch_fraction
+        self.resolutions = [tuple(r) for r in resolutions]
+        self.milestones = sorted((int(i), [tuple(r) for r in rs]) for i, rs in milestones)
+
+    def resolution(self, step):
+        """The student resolution for ``step``: same on every rank (seeded by the step)."""
+        choices = self.resolutions
+        for start, resolutions in self.milestones:
+            if step >= start:
+                choices = resolutions
+        return random.Random(step).choice(choices)
+
+
+@MODELS.register_module()
+class RADIODistiller(BaseModel):
+    """Student + adaptors + frozen teachers, trained with feature distillation.
+
+    Args:
+        student (dict): :class:`RADIOModel` config. Adaptors missing for a teacher are
+            created from ``adaptor_cfg`` and the teacher's widths.
+        teachers (list[dict]): teacher configs (``OpenCLIPTeacher``, ``DINOv2Teacher``,
+            ``SAMTeacher``...), each with a unique ``name``.
+        adaptor_cfg (dict): defaults for created adaptors (hidden_dims, num_inner, ...).
+        partitions (list[dict]): see :class:`Partition`; default: one partition with every
+            teacher at ``resolutions``.
+        resolutions (list[tuple[int, int]]): student resolutions of the default partition.
+        summary_loss (dict): loss on summaries.
+        feature_loss (dict): loss on spatial features.
+        teacher_losses (dict[str, dict]): per-teacher overrides, e.g.
+            ``dict(sam=dict(feature_loss=dict(type='CosineSmoothL1FeatureLoss', loss_weight=2)))``.
+        phi_s (dict[str, dict]): teachers whose features are PHI-S standardized, with
+            :class:`PHISStandardizer` kwargs (``stats_file`` or ``momentum``).
+        data_preprocessor (dict): turns uint8 BGR batches into RGB floats in [0, 1].
+    """
+
+    def __init__(self, student, teachers, adaptor_cfg=None, partitions=None,
+                 resolutions=((256, 256), ), summary_loss=dict(type='CosineSummaryLoss'),
+                 feature_loss=dict(type='CosineSmoothL1FeatureLoss'), teacher_losses=None,
+                 phi_s=None, data_preprocessor=None, init_cfg=None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ImgDataPreprocessor', mean=[0., 0., 0.],
+                                     std=[255., 255., 255.], bgr_to_rgb=True)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.teachers = nn.ModuleDict()
+        for cfg in teachers:
+            teacher = MODELS.build(cfg)
+            if teacher.name in self.teachers:
+                raise ValueError(f'two teachers are named {teacher.name!r}; names must differ')
+            self.teachers[teacher.name] = teacher
+        self.student_cfg = self._complete_student_cfg(student, adaptor_cfg or {})
+        self.student = MODELS.build(copy.deepcopy(self.student_cfg))
+        self.partitions = [Partition(**p) for p in partitions] if partitions else [
+            Partition(list(self.teachers), 1.0, resolutions)]
+        self._check_partitions()
+        teacher_losses = teacher_losses or {}
+        self.summary_losses = nn.ModuleDict()
+        self.feature_losses = nn.ModuleDict()
+        for name in self.teachers:
+            override = teacher_losses.get(name, {})
+            self.summary_losses[name] = MODELS.build(override.get('summary_loss', summary_loss))
+            self.feature_losses[name] = MODELS.build(override.get('feature_loss', feature_loss))
+        self.phi_s = nn.ModuleDict({
+            name: MODELS.build(dict(dict(type='PHISStandardizer'),
+                                    dims=self.teachers[name].feature_dim, **cfg))
+            for name, cfg in (phi_s or {}).items()})
+        # Teachers come from their own checkpoints: never saved with (or loaded from) ours.
+        self._register_state_dict_hook(self._drop_teacher_weights)
+        self._register_load_state_dict_pre_hook(self._keep_teacher_weights)
+
+    # -- construction -------------------------------------------------------------------
+    def _complete_student_cfg(self, student, adaptor_cfg):
+        """The student config with one adaptor per teacher, explicit (saved in checkpoints)."""
+        cfg = copy.deepcopy(student)
+        backbone = MODELS.build(copy.deepcopy(cfg['backbone']))
+        num_slots = getattr(backbone, 'num_summary_tokens', 1)
+        adaptors = dict(cfg.get('adaptors') or {})
+        summary_teachers = [n for n, t in self.teachers.items() if t.summary_dim is not None]
+        if backbone.__class__.__name__ == 'RADIOViT' and len(summary_teachers) > num_slots:
+            raise ValueError(
+                f'the student has {num_slots} summary tokens but {len(summary_teachers)} '
+                f'teachers have summaries ({summary_teachers}); set '
+                f'backbone.num_summary_tokens={len(summary_teachers)}')
+        for name, teacher in self.teachers.items():
+            if name in adaptors:
+                continue
+            slot = summary_teachers.index(name) if name in summary_teachers else 0
+            adaptors[name] = dict(
+                dict(hidden_dims=1024, num_inner=1), **adaptor_cfg,
+                in_dims=backbone.embed_dims, feature_dims=teacher.feature_dim,
+                summary_dims=teacher.summary_dim, summary_slot=min(slot, num_slots - 1))
+        cfg['adaptors'] = adaptors
+        cfg.setdefault('type', 'RADIOModel')
+        return cfg
+
+    def _check_partitions(self):
+        seen = [n for p in self.partitions for n in p.teachers]
+        unknown = set(seen) - set(self.teachers)
+        if unknown:
+            raise ValueError(f'partitions name unknown teachers {sorted(unknown)}; '
+                             f'teachers are {list(self.teachers)}')
+        unused = set(self.teachers) - set(seen)
+        if unused:
+            raise ValueError(f'teachers {sorted(unused)} are in no partition')
+        total = sum(p.batch_fraction for p in self.partitions)
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f'partition batch_fraction values sum to {total}, not 1')
+
+    @staticmethod
+    def _drop_teacher_weights(module, state_dict, prefix, local_metadata):
+        for key in [k for k in state_dict if k.startswith(prefix + 'teachers.')]:
+            del state_dict[key]
+
+    def _keep_teacher_weights(self, state_dict, prefix, *args):
+        for key, value in self.teachers.state_dict().items():
+            state_dict.setdefault(f'{prefix}teachers.{key}', value)
+
+    def train(self, mode=True):
+        super().train(mode)
+        for teacher in self.teachers.values():
+            teacher.train(False)
+        return self
+
+    # -- running ------------------------------------------------------------------------
+    def forward(self, inputs, data_samples=None, mode='loss'):
+        if mode == 'loss':
+            return self.loss(inputs)
+        if mode in ('tensor', 'predict'):
+            return self.student(inputs)
+        raise RuntimeError(f'RADIODistiller has no mode {mode!r} (loss, tensor, predict)')
+
+    def split_batch(self, batch_size):
+        """Index ranges of each partition; every partition needs at least one image."""
+        bounds, start = [], 0
+        for i, partition in enumerate(self.partitions):
+            last = i == len(self.partitions) - 1
+            size = batch_size - start if last else round(partition.batch_fraction * batch_size)
+            if size < 1:
+                raise ValueError(f'batch of {batch_size} leaves no image for partition '
+                                 f'{partition.teachers}; raise the batch size')
+            bounds.append(slice(start, start + size))
+            start += size
+        return bounds
+
+    def loss(self, images):
+        """images: (B, 3, H, W) RGB in [0, 1] -> dict of losses and logged similarities."""
+        step = MessageHub.get_current_instance().get_info('iter', 0)
+        losses = {}
+        for partition, part in zip(self.partitions, self.split_batch(images.shape[0])):
+            x = images[part]
+            radio = self.student.forward_backbone(resize_images(x, partition.resolution(step)))
+            for name in partition.teachers:
+                losses.update(self._teacher_losses(name, x, radio))
+        return losses
+
+    def _teacher_losses(self, name, images, radio):
+        teacher = self.teachers[name]
+        target = teacher(images)
+        summary, features = self.student.adaptors[name](radio)
+        h, w = teacher.valid_feature_hw(tuple(images.shape[-2:]))
+        target_features = target.features[..., :h, :w]
+        if name in self.phi_s:
+            target_features = self.phi_s[name](target_features)
+        features = self.student._to_nchw(features, radio.hw)
+        features = F.interpolate(features, size=(h, w), mode='bilinear', align_corners=False)
+        losses = {f'loss_{name}_features': self.feature_losses[name](features, target_features),
+                  f'{name}_feature_cos': 1 - cosine_distance(
+                      features.detach(), target_features, dim=1)}
+        if target.summary is not None and summary is not None:
+            losses[f'loss_{name}_summary'] = self.summary_losses[name](summary, target.summary)
+            losses[f'{name}_summary_cos'] = 1 - cosine_distance(summary.detach(),
+                                                                target.summary)
+        return losses
