@@ -12,12 +12,12 @@ DATA_DIR = os.path.join(REPO_ROOT, 'tests', 'data')
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def repo_root():
     return REPO_ROOT
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def python():
     return sys.executable
 

@@ -48,7 +48,7 @@ train_dataloader = dict(
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
+    collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type='PackageSampleImages', pipeline=train_pipeline))
 
 max_iters = 160

@@ -40,11 +40,24 @@ def load_config(config, work_dir=None, cfg_options=None, launcher='none'):
 
 
 def use_gloo_without_cuda(cfg):
-    """NCCL needs GPUs: on a CPU-only machine distributed runs fall back to gloo."""
+    """NCCL needs GPUs: on a CPU-only machine distributed runs use gloo.
+
+    mmengine's ``init_dist`` always calls ``torch.cuda.set_device``, so without CUDA the
+    process group is started here (from the launcher's environment) and the Runner finds it
+    already initialized.
+    """
+    if torch.cuda.is_available():
+        return
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-    if not torch.cuda.is_available() and dist_cfg.get('backend', 'nccl') == 'nccl':
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
         print_log('no CUDA device: using the gloo backend instead of nccl', logger='current')
         dist_cfg['backend'] = 'gloo'
+    if cfg.launcher == 'pytorch' and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend=dist_cfg['backend'])
+    # DDP of CPU modules takes no device ids (mmengine passes the local rank as one).
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
 
 
 def enable_amp(cfg):

@@ -73,7 +73,7 @@ class UnlabeledImageDataset(BaseDataset):
             else:
                 reason = 'the pipeline dropped it'
             if data is not None:
-                data.setdefault('data_samples', {})['skipped'] = skipped
+                data['data_samples'].set_metainfo(dict(skipped=skipped))
                 return data
             path = self.get_data_info(index)['img_path']
             print_log(f'skipping unreadable image {path} ({reason})', logger='current',

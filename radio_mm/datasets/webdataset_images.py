@@ -56,7 +56,7 @@ class WebDatasetImages(IterableDataset):
                 print_log(f'skipping unreadable image {key}', logger='current', level=30)
                 skipped.append(key)
                 continue
-            data.setdefault('data_samples', {})['skipped'] = skipped
+            data['data_samples'].set_metainfo(dict(skipped=skipped))
             skipped = []
             yield data
 

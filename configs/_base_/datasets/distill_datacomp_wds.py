@@ -11,6 +11,6 @@ train_dataloader = dict(
     num_workers=8,
     persistent_workers=True,
     sampler=None,  # an IterableDataset shards itself
-    collate_fn=dict(type='default_collate'),
+    collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type='WebDatasetImages', shards='data/datacomp/{00000..12799}.tar',
                  shuffle_buffer=5000, pipeline=train_pipeline))

@@ -12,6 +12,6 @@ train_dataloader = dict(
     num_workers=8,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
+    collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type='UnlabeledImageDataset', data_root='data/images',
                  pipeline=train_pipeline))

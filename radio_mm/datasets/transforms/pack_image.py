@@ -2,18 +2,21 @@
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
+from mmengine.structures import BaseDataElement
 
 from radio_mm.registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()
 class PackImageInputs(BaseTransform):
-    """``results['img']`` (H, W, 3) uint8 BGR -> ``inputs`` (3, H, W) and ``data_samples``
-    (a dict with ``img_path``; the dataset adds ``skipped`` paths)."""
+    """``results['img']`` (H, W, 3) uint8 BGR -> ``inputs`` (3, H, W) and ``data_samples``,
+    a :class:`BaseDataElement` whose metainfo holds ``img_path`` (datasets add the
+    ``skipped`` paths). A data element, not a dict, so collate functions keep it whole."""
 
     def transform(self, results):
         img = np.ascontiguousarray(results['img'])
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
         inputs = torch.from_numpy(img).permute(2, 0, 1).contiguous()
-        return dict(inputs=inputs, data_samples=dict(img_path=results.get('img_path')))
+        sample = BaseDataElement(metainfo=dict(img_path=results.get('img_path'), skipped=[]))
+        return dict(inputs=inputs, data_samples=sample)

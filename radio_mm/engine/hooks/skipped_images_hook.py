@@ -6,25 +6,25 @@ from radio_mm.registry import HOOKS
 
 @HOOKS.register_module()
 class SkippedImagesHook(Hook):
-    """Sums the ``skipped`` paths that datasets attach to samples, logs the running count
-    as ``skipped_images``, and lists the files when training ends."""
+    """Collects the ``skipped`` paths that datasets attach to samples, logs the number of
+    distinct skipped files as ``skipped_images``, and lists them when training ends."""
 
     priority = 'BELOW_NORMAL'
 
     def __init__(self, max_listed=20):
         self.max_listed = max_listed
-        self.paths = []
+        self.paths = {}  # insertion-ordered set: a file skipped twice counts once
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         for sample in (data_batch or {}).get('data_samples') or []:
-            if isinstance(sample, dict):
-                self.paths.extend(sample.get('skipped', ()))
+            skipped = getattr(sample, 'metainfo', {}).get('skipped', ())
+            self.paths.update(dict.fromkeys(skipped))
         runner.message_hub.update_scalar('train/skipped_images', len(self.paths))
 
     def after_train(self, runner):
         if not self.paths:
             return
-        listed = ', '.join(self.paths[:self.max_listed])
+        listed = ', '.join(list(self.paths)[:self.max_listed])
         more = f' and {len(self.paths) - self.max_listed} more' if len(
             self.paths) > self.max_listed else ''
         runner.logger.warning(f'skipped {len(self.paths)} unreadable images: {listed}{more}')

@@ -4,8 +4,9 @@ A frozen backbone's patch features go through one BatchNorm and a 1x1 conv (no h
 layer, no context module), so the score measures the features rather than the decoder.
 AM-RADIO (Ranzinger et al., CVPR 2024) follows the "linear" segmentation protocol of DINOv2
 (Oquab et al., 2023): NVlabs/RADIO `mmseg/linear_head.py` is DINOv2's `BNHead`
-(`dinov2/eval/segmentation/models/decode_heads/linear_head.py`). The module names ``bn`` and ``conv_seg`` are theirs, so a head trained
-with either codebase loads unchanged under ``decode_head.``.
+(`dinov2/eval/segmentation/models/decode_heads/linear_head.py`). The module names ``bn``
+and ``conv_seg`` are theirs, so a head trained with either codebase loads unchanged under
+``decode_head.``.
 """
 from mmcv.cnn import build_norm_layer
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead

@@ -1,0 +1,131 @@
+"""RADIODistiller with the real teacher architectures at toy sizes, on real photos."""
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from skimage import data
+
+from radio_mm.models.distillers import Partition, RADIODistiller
+
+TEACHERS = [
+    dict(type='OpenCLIPTeacher', name='clip', model_name='ViT-B-16',
+         model_cfg=dict(embed_dim=32, vision_cfg=dict(image_size=64, patch_size=16, width=64,
+                                                      layers=2, head_width=32))),
+    dict(type='DINOv2Teacher', name='dino_v2', arch='vit_small_patch14_reg4_dinov2',
+         input_size=56, arch_kwargs=dict(embed_dim=48, depth=2, num_heads=2)),
+    dict(type='SAMTeacher', name='sam', img_size=128,
+         arch=dict(embed_dim=48, depth=2, num_heads=2, global_attn_indexes=(1, ),
+                   window_size=4)),
+]
+STUDENT = dict(type='RADIOModel', backbone=dict(
+    type='RADIOViT', arch=dict(embed_dims=64, num_layers=2, num_heads=2), cpe_max_size=256,
+    num_summary_tokens=2, register_multiple=4))
+
+
+def build(**kwargs):
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)  # random-weight teachers
+        return RADIODistiller(student=copy.deepcopy(STUDENT), teachers=copy.deepcopy(TEACHERS),
+                              adaptor_cfg=dict(hidden_dims=64), **kwargs)
+
+
+@pytest.fixture(scope='module')
+def photos():
+    images = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
+    batch = [F.interpolate(torch.from_numpy(np.ascontiguousarray(i)).permute(2, 0, 1)[None]
+                           .float() / 255, size=(128, 128), mode='bilinear', antialias=True)
+             for i in images]
+    return torch.cat(batch).clamp(0, 1)
+
+
+def test_one_step_with_partitions(photos):
+    model = build(partitions=[
+        dict(teachers=['clip', 'dino_v2'], batch_fraction=0.5, resolutions=[(64, 64)]),
+        dict(teachers=['sam'], batch_fraction=0.5, resolutions=[(128, 128)])]).train()
+    losses = model.loss(photos)
+    assert set(losses) == {
+        'loss_clip_features', 'clip_feature_cos', 'loss_clip_summary', 'clip_summary_cos',
+        'loss_dino_v2_features', 'dino_v2_feature_cos', 'loss_dino_v2_summary',
+        'dino_v2_summary_cos', 'loss_sam_features', 'sam_feature_cos'}
+    total = sum(v for k, v in losses.items() if k.startswith('loss'))
+    total.backward()
+    student_grads = [p.grad for p in model.student.parameters() if p.requires_grad]
+    assert all(g is not None for g in student_grads)
+    assert all(p.grad is None for p in model.teachers.parameters())
+    # Summary teachers own consecutive summary tokens; SAM has no summary head.
+    adaptors = model.student.adaptors
+    assert (adaptors['clip'].summary_slot, adaptors['dino_v2'].summary_slot) == (0, 1)
+    assert adaptors['sam'].summary_mlp is None
+    assert -1 <= losses['clip_feature_cos'].item() <= 1
+
+
+def test_teachers_stay_frozen_and_out_of_checkpoints():
+    model = build().train()
+    assert all(not t.training for t in model.teachers.values())
+    state = model.state_dict()
+    assert not any(k.startswith('teachers.') for k in state)
+    assert any(k.startswith('student.adaptors.sam.') for k in state)
+    # ... and a checkpoint without them loads strictly.
+    build().load_state_dict(state, strict=True)
+
+
+def test_student_summary_tokens_must_cover_summary_teachers():
+    student = copy.deepcopy(STUDENT)
+    student['backbone']['num_summary_tokens'] = 1
+    with pytest.raises(ValueError, match='num_summary_tokens=2'):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)
+            RADIODistiller(student=student, teachers=copy.deepcopy(TEACHERS))
+
+
+def test_partition_errors():
+    with pytest.raises(ValueError, match=r"teachers \['sam'\] are in no partition"):
+        build(partitions=[dict(teachers=['clip', 'dino_v2'])])
+    with pytest.raises(ValueError, match='sum to 1.5'):
+        build(partitions=[dict(teachers=['clip', 'dino_v2'], batch_fraction=1.0),
+                          dict(teachers=['sam'], batch_fraction=0.5)])
+    model = build(partitions=[dict(teachers=['clip', 'dino_v2'], batch_fraction=0.75),
+                              dict(teachers=['sam'], batch_fraction=0.25)])
+    assert model.split_batch(8) == [slice(0, 6), slice(6, 8)]
+    with pytest.raises(ValueError, match='raise the batch size'):
+        model.split_batch(1)
+
+
+def test_resolution_is_drawn_per_step_and_follows_milestones():
+    partition = Partition(['clip'], resolutions=[(64, 64), (96, 96)],
+                          milestones=[(100, [(128, 128)])])
+    drawn = {partition.resolution(step) for step in range(20)}
+    assert drawn == {(64, 64), (96, 96)}
+    assert partition.resolution(7) == partition.resolution(7)  # same on every rank
+    assert partition.resolution(150) == (128, 128)
+
+
+def test_phi_s_standardizes_a_teacher(photos):
+    model = build(phi_s=dict(sam=dict(momentum=0.5)),
+                  teacher_losses=dict(sam=dict(feature_loss=dict(type='MSEFeatureLoss'))))
+    model.train()
+    losses = model.loss(photos)
+    assert model.phi_s['sam'].running_mean.abs().sum() > 0
+    assert torch.isfinite(losses['loss_sam_features'])
+
+
+def test_loss_falls_on_fixed_real_images(photos):
+    model = build(resolutions=[(64, 64)]).train()
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    hub = MessageHub.get_current_instance()
+    history = []
+    for step in range(30):
+        hub.update_info('iter', step)
+        losses = model.loss(photos)
+        total = sum(v for k, v in losses.items() if k.startswith('loss'))
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        history.append(total.item())
+    assert np.mean(history[-5:]) < 0.6 * np.mean(history[:5]), history

@@ -1,0 +1,44 @@
+import math
+
+import pytest
+import torch
+
+from radio_mm.models.losses import (CosineSmoothL1FeatureLoss, CosineSummaryLoss,
+                                    MSEFeatureLoss)
+
+
+def test_cosine_summary_loss_by_hand():
+    student = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    teacher = torch.tensor([[0.0, 2.0], [2.0, 2.0]])
+    # cos = 0 for the first pair, 1 for the second: mean(1 - cos) = 0.5
+    assert CosineSummaryLoss()(student, teacher).item() == pytest.approx(0.5)
+    assert CosineSummaryLoss(loss_weight=2)(student, teacher).item() == pytest.approx(1.0)
+
+
+def test_feature_loss_mixes_cosine_over_channels_and_smooth_l1():
+    student = torch.zeros(1, 2, 1, 2)
+    teacher = torch.zeros(1, 2, 1, 2)
+    student[0, :, 0, 0] = torch.tensor([1.0, 0.0])
+    teacher[0, :, 0, 0] = torch.tensor([0.0, 3.0])   # orthogonal: 1 - cos = 1
+    student[0, :, 0, 1] = torch.tensor([1.0, 1.0])
+    teacher[0, :, 0, 1] = torch.tensor([1.0, 1.0])   # identical: 1 - cos = 0
+    cosine = 0.5
+    # smooth-L1 (beta 1) per element: |1-0|->0.5, |0-3|->2.5, others 0; mean over 4
+    smooth_l1 = (0.5 + 2.5) / 4
+    expected = 0.9 * cosine + 0.1 * smooth_l1
+    assert CosineSmoothL1FeatureLoss()(student, teacher).item() == pytest.approx(expected)
+    custom = CosineSmoothL1FeatureLoss(cosine_weight=0.5, smooth_l1_weight=0.5, loss_weight=3)
+    assert custom(student, teacher).item() == pytest.approx(3 * (0.5 * cosine + 0.5 * smooth_l1))
+
+
+def test_mse_feature_loss():
+    student = torch.ones(1, 2, 2, 2)
+    teacher = torch.zeros(1, 2, 2, 2)
+    teacher[0, 0, 0, 0] = 3
+    assert MSEFeatureLoss()(student, teacher).item() == pytest.approx((4 + 7 * 1) / 8)
+
+
+def test_losses_have_gradients():
+    student = torch.randn(2, 4, 3, 3, requires_grad=True)
+    CosineSmoothL1FeatureLoss()(student, torch.randn(2, 4, 3, 3)).backward()
+    assert student.grad is not None and math.isfinite(student.grad.abs().sum().item())
