@@ -15,8 +15,6 @@ All functions here are plain: state dict in, state dict or config out.
 """
 import os.path as osp
 import re
-from argparse import Namespace
-
 import torch
 
 from .adaptors import AdaptorMLP
@@ -43,9 +41,9 @@ def load_official_checkpoint(path):
 
 
 def torch_load(path, weights_only=True):
-    """``torch.load`` that also accepts the ``argparse.Namespace`` releases keep in ``args``."""
-    with torch.serialization.safe_globals([Namespace]):
-        return torch.load(path, map_location='cpu', weights_only=weights_only)
+    """``torch.load`` on CPU; importing radio_mm allow-lists the ``argparse.Namespace``
+    releases keep in ``args`` (radio_mm/utils/checkpoint_safe_globals.py)."""
+    return torch.load(path, map_location='cpu', weights_only=weights_only)
 
 
 def is_official_checkpoint(checkpoint):

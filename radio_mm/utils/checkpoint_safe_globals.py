@@ -6,8 +6,10 @@ through ``HistoryBuffer.__getstate__``, its statistics methods, which pickle wri
 ``getattr(HistoryBuffer, 'mean')``. So ``--resume`` fails. Rather than turning
 ``weights_only`` off, we allow-list exactly those classes, and answer the pickled
 ``builtins.getattr`` with a getter that only hands out HistoryBuffer's public methods.
+``argparse.Namespace`` is allowed too, for the ``args`` of official RADIO releases.
 """
 import pickle
+from argparse import Namespace
 
 import numpy as np
 import torch
@@ -40,7 +42,10 @@ def _numpy_globals():
 
 
 SAFE_GLOBALS = [
-    HistoryBuffer, ConfigDict, (history_buffer_method, 'builtins.getattr'), *_numpy_globals()
+    HistoryBuffer, ConfigDict, (history_buffer_method, 'builtins.getattr'), *_numpy_globals(),
+    # Official RADIO releases keep their training arguments in an argparse Namespace, a
+    # plain attribute container (NVlabs/RADIO `hubconf.py` reads `chk['args']`).
+    Namespace,
 ]
 
 

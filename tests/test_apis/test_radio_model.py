@@ -100,3 +100,21 @@ def test_converter_round_trips(tmp_path, repo_root, python, reference):
     backbone.init_weights()
     for key, value in converted.backbone.state_dict().items():
         assert torch.equal(backbone.state_dict()[key], value), key
+
+
+def test_backbone_init_cfg_takes_official_files_and_rejects_mismatches(tmp_path):
+    from radio_mm.models.official_checkpoint import radio_model_cfg_from_checkpoint, torch_load
+    from radio_mm.registry import MODELS
+    checkpoint = torch_load(OFFICIAL)
+    cfg = radio_model_cfg_from_checkpoint(checkpoint['args'], checkpoint['state_dict_ema'])
+    backbone = MODELS.build(dict(cfg['backbone'], init_cfg=dict(type='Pretrained',
+                                                                checkpoint=OFFICIAL)))
+    backbone.init_weights()
+    reference = radio_model(OFFICIAL).backbone
+    assert torch.equal(backbone.patch_generator.pos_embed, reference.patch_generator.pos_embed)
+
+    # Wrong token count: a clear error, not a silently half-loaded model.
+    wrong = dict(cfg['backbone'], num_registers=3,
+                 init_cfg=dict(type='Pretrained', checkpoint=OFFICIAL))
+    with pytest.raises(RuntimeError, match='radio2mm.py'):
+        MODELS.build(wrong).init_weights()

@@ -77,6 +77,21 @@ class RADIOBackbone(BaseModule):
                     state_dict[prefix + key[len(prefix + wrapper):]] = state_dict.pop(key)
                 return
 
+    def init_weights(self):
+        """``init_cfg=dict(type='Pretrained', checkpoint=...)`` loads strictly.
+
+        mmengine's generic loader only logs missing or mis-shaped weights; for a student
+        whose token counts or widths must match its checkpoint exactly, a silent partial
+        load is worse than an error. Whole-model files (converter output, distillation
+        runs) and official releases are accepted.
+        """
+        init_cfg = self.init_cfg
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            load_backbone_checkpoint(self, init_cfg['checkpoint'], init_cfg.get('prefix'))
+            self._is_init = True
+            return
+        super().init_weights()
+
     # -- to implement -------------------------------------------------------------------
     @property
     def size_multiple(self):
@@ -164,3 +179,36 @@ class RADIOBackbone(BaseModule):
         super().train(mode)
         self.freeze()
         return self
+
+
+def load_backbone_checkpoint(backbone, filename, prefix=None):
+    """Load a backbone's weights from ``filename`` strictly, with errors that say the fix."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from ..official_checkpoint import convert_official_state_dict, is_official_checkpoint
+    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+    if is_official_checkpoint(checkpoint):
+        state_dict = checkpoint.get('state_dict_ema') or checkpoint['state_dict']
+        state_dict = convert_official_state_dict(checkpoint['args'], state_dict, [])
+        prefix = 'backbone.'
+    else:
+        state_dict = checkpoint.get('state_dict', checkpoint)
+    if prefix:
+        state_dict = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    else:  # whole-model files keep the backbone under a wrapper prefix
+        state_dict = dict(state_dict)
+        backbone._unwrap_weights(state_dict, '')
+        state_dict = {k: v for k, v in state_dict.items() if not k.startswith(
+            ('adaptors.', 'input_conditioner.', 'student.', 'decode_head.', 'neck.'))}
+    fix = ('The backbone config must describe the checkpoint: for official releases run '
+           'tools/model_converters/radio2mm.py and use the backbone config it prints.')
+    try:
+        result = backbone.load_state_dict(state_dict, strict=False)
+    except RuntimeError as error:  # shape mismatches raise even when not strict
+        raise RuntimeError(f'{type(backbone).__name__} cannot load {filename!r}: {error}\n'
+                           f'{fix}') from error
+    if result.missing_keys or result.unexpected_keys:
+        raise RuntimeError(
+            f'{type(backbone).__name__} cannot load {filename!r}: '
+            f'{len(result.missing_keys)} missing weights {result.missing_keys[:3]}, '
+            f'{len(result.unexpected_keys)} unexpected {result.unexpected_keys[:3]}. {fix}')
