@@ -1,6 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS as MMSEG_MODELS
 from mmseg.structures import SegDataSample
@@ -8,6 +9,14 @@ from mmseg.structures import SegDataSample
 from radio_mm.models.heads import BNLinearHead
 
 NUM_CLASSES = 5
+
+
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    # The head builds its loss through mmseg's registry, which follows the default scope;
+    # earlier tests in the session may have left another scope current.
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield
 
 
 def _head(**kwargs):
