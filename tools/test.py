@@ -5,9 +5,8 @@
 import argparse
 import os
 
-from mmengine.config import DictAction
-
 from radio_mm.apis import build_test_runner
+from radio_mm.apis.run_config import add_common_args
 
 
 def parse_args():
@@ -17,11 +16,7 @@ def parse_args():
     parser.add_argument('--work-dir', help='where the evaluation logs go')
     parser.add_argument('--show-dir', help='draw predictions into this folder')
     parser.add_argument('--out', help='dump raw predictions to this .pkl file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. test_dataloader.batch_size=1')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_common_args(parser)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args

@@ -5,9 +5,8 @@
 import argparse
 import os
 
-from mmengine.config import DictAction
-
 from radio_mm.apis import build_train_runner
+from radio_mm.apis.run_config import add_common_args
 
 
 def parse_args():
@@ -19,11 +18,7 @@ def parse_args():
         help="resume from PATH, or from the latest checkpoint in work-dir when given "
              "without a value ('auto')")
     parser.add_argument('--amp', action='store_true', help='mixed-precision training')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_cfg.max_iters=10')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_common_args(parser)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args

@@ -21,6 +21,17 @@ _SHOW_DIR_KEYS = {
 }
 
 
+def add_common_args(parser):
+    """The flags train.py and test.py share: overrides and the distributed launcher."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. train_cfg.max_iters=10')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
 def load_config(config, work_dir=None, cfg_options=None, launcher='none'):
     """Read ``config``, apply overrides and import the toolbox its ``default_scope`` names."""
     if not osp.isfile(config):
