@@ -67,7 +67,8 @@ def use_gloo_without_cuda(cfg):
         torch.distributed.init_process_group(backend=dist_cfg['backend'])
     # DDP of CPU modules takes no device ids (mmengine passes the local rank as one).
     wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
-    wrapper['device_ids'] = None
+    if 'DistributedDataParallel' in wrapper.get('type', ''):
+        wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
 
 

@@ -4,7 +4,7 @@ import subprocess
 import pytest
 from mmengine.config import Config
 
-CONFIGS = ['radio_vitb', 'radio_vitl', 'radio_vith', 'eradio_l', 'radio_demo']
+CONFIGS = ['radio_vitb', 'radio_vitl', 'radio_vith', 'radio_vith_fsdp', 'eradio_l', 'radio_demo']
 
 
 @pytest.mark.parametrize('name', CONFIGS)
@@ -44,3 +44,11 @@ def test_missing_teacher_checkpoint_stops_before_training(tmp_path, python, repo
     assert "checkpoint file 'checkpoints/teachers/dfn5b_clip_vit_h_14_378/" in message
     assert "OpenCLIPTeacher 'clip'" in message and 'fetch_teachers.py' in message
     assert not list(tmp_path.glob('*.pth'))
+
+
+def test_fsdp_variant_swaps_the_wrapper(repo_root):
+    # FSDP needs GPUs (torch refuses CPU-only FSDP), so only the config is checked here.
+    cfg = Config.fromfile(f'{repo_root}/configs/distill/radio_vith_fsdp.py')
+    assert cfg.model_wrapper_cfg.type == 'MMFullyShardedDataParallel'
+    assert cfg.model_wrapper_cfg.use_orig_params is True
+    assert 'find_unused_parameters' not in cfg.model_wrapper_cfg
