@@ -78,7 +78,8 @@ class RADIOViT(RADIOBackbone):
             patch_size, self.embed_dims, cpe_max_size, num_summary_tokens, num_regs,
             cpe_train_crop=cpe_train_crop, pos_dropout=pos_dropout)
         norm_layer = partial(LayerNorm, eps=1e-6)
-        dpr = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        # Python floats (not torch.linspace) so the model also builds on the meta device.
+        dpr = [drop_path_rate * i / max(self.num_layers - 1, 1) for i in range(self.num_layers)]
         self.blocks = nn.Sequential(*[
             Block(self.embed_dims, settings['num_heads'], settings['mlp_ratio'],
                   qkv_bias=qkv_bias, init_values=init_values, drop_path=dpr[i],

@@ -165,3 +165,16 @@ def test_layer_depth_for_layer_decay():
     assert model.get_layer_depth('backbone.blocks.2.attn.qkv.weight', 'backbone.') == (3, 6)
     assert model.get_layer_depth('backbone.norm.weight', 'backbone.') == (5, 6)
     assert model.get_layer_depth('head.fc.weight', 'backbone.') == (5, 6)
+
+
+def test_patch_14_and_long_arch_names():
+    model = RADIOViT(arch=TINY, patch_size=14, cpe_max_size=1050, num_summary_tokens=3).eval()
+    assert model.patch_generator.grid_size == 75  # round(1050 / 14), the radio_v1 grid
+    with torch.no_grad():
+        (out, ) = model(torch.rand(1, 3, 378, 224))
+    assert out.shape == (1, 32, 27, 16)
+    with pytest.raises(ValueError, match='multiples of 14'):
+        model(torch.rand(1, 3, 224, 224 + 16))
+    with torch.device('meta'):
+        huge = RADIOViT(arch='huge')
+    assert (huge.embed_dims, huge.num_layers) == (1280, 32)
