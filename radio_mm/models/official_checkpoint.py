@@ -199,13 +199,16 @@ def radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names=None):
     """Full :class:`RADIOModel` config for an official checkpoint."""
     _, summary_idxs = summary_slots(args)
     backbone = backbone_cfg_from_checkpoint(args, state_dict)
+    adaptors = adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names)
     if backbone['type'] != 'RADIOViT':
-        summary_idxs = None  # E-RADIO pools one summary
+        summary_idxs = None  # E-RADIO pools one summary, which every adaptor reads
+        for cfg in adaptors.values():
+            cfg['summary_slot'] = 0
     mean = state_dict.get('input_conditioner.norm_mean')
     std = state_dict.get('input_conditioner.norm_std')
     return dict(
         type='RADIOModel', backbone=backbone,
-        adaptors=adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names),
+        adaptors=adaptors,
         summary_idxs=summary_idxs,
         mean=OPENAI_CLIP_MEAN if mean is None else tuple(mean.flatten().tolist()),
         std=OPENAI_CLIP_STD if std is None else tuple(std.flatten().tolist()))

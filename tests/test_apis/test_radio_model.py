@@ -118,3 +118,26 @@ def test_backbone_init_cfg_takes_official_files_and_rejects_mismatches(tmp_path)
                  init_cfg=dict(type='Pretrained', checkpoint=OFFICIAL))
     with pytest.raises(RuntimeError, match='radio2mm.py'):
         MODELS.build(wrong).init_weights()
+
+
+def test_eradio_release_layout_matches_official_outputs(tmp_path):
+    """An E-RADIO `.pth.tar` in the release layout, built from the official fixture."""
+    from argparse import Namespace
+    fixture = torch.load(osp.join(DATA, 'eradio_official_tiny.pth'))
+    state = {f'base_model.{k}': v for k, v in fixture['official_state_dict'].items()}
+    state['input_conditioner.norm_mean'] = fixture['mean'].view(3, 1, 1)
+    state['input_conditioner.norm_std'] = fixture['std'].view(3, 1, 1)
+    args = Namespace(model='eradio', model_kwargs=dict(return_full_features=True),
+                     teachers=[dict(name='clip'), dict(name='sam', use_summary=False)],
+                     cls_token_per_teacher=False, cpe_max_size=None)
+    path = tmp_path / 'eradio_tiny.pth.tar'
+    torch.save(dict(args=args, state_dict=state), path)
+
+    model = radio_model(str(path))
+    assert type(model.backbone).__name__ == 'ERADIO' and model.min_resolution_step == 32
+    case = next(c for c in fixture['cases'] if c['window_size'] is None)
+    images = case['image'].float() / 255  # the fixture keeps 8-bit pixels
+    with torch.no_grad():
+        summary, features = model(images)
+    assert_close(features, case['features'])
+    assert_close(summary, case['summary'].flatten(1))
