@@ -1,5 +1,5 @@
-from . import adaptors, backbones, distillers, heads, losses, necks, teachers  # noqa: F401
-from . import utils  # noqa: F401  (LN2d)
+from . import (adaptors, backbones, classifiers, distillers, heads, losses,  # noqa: F401
+               necks, sam, teachers, utils)
 from .input_conditioner import InputConditioner
 from .radio_model import RADIOModel
 
