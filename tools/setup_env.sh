@@ -52,12 +52,14 @@ if ! "$venv/bin/python" -c 'import mmcv, mmcv.ops; assert mmcv.__version__ == "2
   log "this takes ~30 minutes on 2 cores (set RADIO_MM_WHEELHOUSE to skip it next time)."
   build="$(mktemp -d)"
   trap 'rm -rf "$build"' EXIT
-  "${pip[@]}" download -q --no-deps --no-binary :all: mmcv==2.1.0 -d "$build"
+  # Its setup.py imports pkg_resources, so it runs with the old setuptools (even to read
+  # its metadata while downloading), without build isolation; the pin is restored after.
+  "${pip[@]}" install -q -r requirements/build.txt
+  "${pip[@]}" download -q --no-deps --no-binary :all: --no-build-isolation mmcv==2.1.0 \
+    -d "$build"
   tar -xzf "$build"/mmcv-2.1.0.tar.gz -C "$build"
   # torch 2.14's headers need C++20; mmcv 2.1.0's setup.py hard-codes c++14/c++17.
   sed -i -E 's/-std=c\+\+1[47]/-std=c++20/g' "$build/mmcv-2.1.0/setup.py"
-  # Its setup.py imports pkg_resources, so build with the old setuptools, then restore.
-  "${pip[@]}" install -q -r requirements/build.txt
   mkdir -p "$cache"
   MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
     "${pip[@]}" wheel --no-build-isolation --no-deps -w "$cache" "$build/mmcv-2.1.0"
