@@ -5,3 +5,4 @@ __all__ = ['RADIOModelMetaHook', 'SkippedImagesHook']
 from .feature_pca_hook import FeaturePCAHook  # noqa: E402
 
 __all__ += ['FeaturePCAHook']
+from .knn_bank_hook import KNNBankHook  # noqa: E402, F401

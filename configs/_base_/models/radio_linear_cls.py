@@ -1,0 +1,28 @@
+# Linear probe of a frozen RADIO student on its summary tokens: one linear layer on the
+# concatenated summary tokens (one per teacher), as a CLS-token linear probe does for a ViT.
+# The backbone here is RADIOv2.5-B; configs/classification/* swap in the other sizes.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='RADIOViT',
+        arch='b',
+        patch_size=16,
+        cpe_max_size=2048,
+        # Must match the checkpoint's patch_generator.cls_token.token rows; these are the
+        # RADIOv2.5 values assumed across radio_mm (4 teachers, register multiple of 8).
+        num_summary_tokens=4,
+        register_multiple=8,
+        # (B, 4 * 768): all summary tokens, flattened ('summary_avgpool' adds the mean patch).
+        out_type='summary',
+        frozen=True,
+        # A frozen probe sees features as they are at test time: no CPE crops.
+        cpe_train_crop=False,
+        # A converted release (tools/model_converters/radio2mm.py) or a distillation
+        # checkpoint; the backbone takes its backbone.* / student.backbone.* weights.
+        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/radio_v2.5-b.pth')),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=4 * 768,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5)))

@@ -1,0 +1,56 @@
+"""Let ``tools/test.py CONFIG CHECKPOINT`` load a RADIO student file into a frozen classifier.
+
+The classifiers here keep :class:`~radio_mm.models.RADIOModel`'s key layout (``backbone.*``,
+``adaptors.<name>.*``), so a converted release (tools/model_converters/radio2mm.py) loads as
+it is. mmengine's ``load_from`` is not strict: a file that does not fit would only log
+warnings and the evaluation would silently score random weights. For a frozen-feature
+evaluation the weights are the whole point, so this pre-hook
+
+* unwraps a distillation checkpoint (``student.*``);
+* drops what the classifier does not own: the input conditioner (the data preprocessor
+  normalizes), other adaptors and the unused feature heads;
+* refuses an unconverted release, and any file whose backbone/adaptor weights are missing or
+  mis-shaped, with an error that says the fix.
+"""
+# Parts of a RADIO model file that a frozen classifier may not have.
+_OPTIONAL_PREFIXES = ('input_conditioner.', 'adaptors.')
+_CHECKED_PREFIXES = ('backbone.', 'adaptors.')
+_FIX = ('Pass a radio_mm student file (tools/model_converters/radio2mm.py output or a '
+        'distillation checkpoint) whose architecture the config describes; the converter '
+        'prints the backbone and adaptor configs that fit it.')
+
+
+def adopt_radio_model_keys(module, state_dict, prefix, *args):
+    """Load-state-dict pre-hook (registered ``with_module=True``): rewrite ``state_dict`` in
+    place to ``module``'s keys, or raise if the file cannot be what the config describes."""
+    keys = [k for k in state_dict if k.startswith(prefix)]
+    if any(k.startswith(prefix + 'base_model.') for k in keys):
+        raise ValueError('this is an official RADIO release (base_model.* keys), not a '
+                         'radio_mm checkpoint: convert it first with '
+                         'python tools/model_converters/radio2mm.py RELEASE.pth.tar OUT.pth')
+    if any(k.startswith(prefix + 'student.') for k in keys):  # RADIODistiller: drop teachers
+        for key in keys:
+            value = state_dict.pop(key)
+            if key.startswith(prefix + 'student.'):
+                state_dict[prefix + key[len(prefix + 'student.'):]] = value
+        keys = [k for k in state_dict if k.startswith(prefix)]
+    own = {prefix + k: v for k, v in module.state_dict().items()}
+    for key in keys:
+        if key not in own and key[len(prefix):].startswith(_OPTIONAL_PREFIXES):
+            del state_dict[key]
+    _check_complete(own, state_dict, prefix)
+
+
+def _check_complete(own, state_dict, prefix):
+    checked = [k for k in own if k[len(prefix):].startswith(_CHECKED_PREFIXES)]
+    missing = [k for k in checked if k not in state_dict]
+    if len(missing) == len(checked):
+        raise RuntimeError(f'the checkpoint holds no weights for this classifier '
+                           f'({len(checked)} backbone/adaptor weights expected). {_FIX}')
+    mismatched = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model '
+                  f'{tuple(own[k].shape)}' for k in checked
+                  if k in state_dict and state_dict[k].shape != own[k].shape]
+    if missing or mismatched:
+        raise RuntimeError(f'the checkpoint does not fit the configured model: '
+                           f'{len(missing)} missing weights {missing[:3]}, '
+                           f'{len(mismatched)} of another shape {mismatched[:3]}. {_FIX}')
