@@ -8,8 +8,6 @@ with labels from colour prototypes. The configs are the repository's own, shrunk
 import json
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import skimage.data
 import torch
 from PIL import Image
 from skimage.transform import resize
+from tool_runner import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 LINEAR_CONFIG = REPO / 'configs/segmentation/radio-vitb_linear_ade20k-512x512.py'
@@ -95,13 +94,6 @@ def _tiny_pipelines():
     return train, test
 
 
-def _run(script, *args, cwd=REPO):
-    proc = subprocess.run([sys.executable, str(REPO / 'tools' / script), *map(str, args)],
-                          cwd=cwd, capture_output=True, text=True, timeout=300)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    return output
-
 
 def _data_options(ade_root):
     options = [f'train_dataloader.dataset.data_root={ade_root}',
@@ -139,7 +131,7 @@ test_dataloader = val_dataloader
 """)
 
     work_dir = tmp_path / 'work'
-    _run('train.py', config, '--work-dir', work_dir, '--cfg-options',
+    run_tool('train.py', config, '--work-dir', work_dir, '--cfg-options',
          'train_cfg.max_iters=4', 'train_cfg.val_interval=4', 'train_dataloader.batch_size=2',
          'default_hooks.checkpoint.interval=4', 'default_hooks.logger.interval=1',
          'param_scheduler.0.end=2', 'param_scheduler.1.begin=2', 'param_scheduler.1.end=4',
@@ -155,7 +147,7 @@ test_dataloader = val_dataloader
     assert state['decode_head.conv_seg.bias'].abs().sum() > 0
     assert state['decode_head.bn.running_mean'].abs().sum() > 0
 
-    output = _run('test.py', config, checkpoint, '--work-dir', tmp_path / 'test',
+    output = run_tool('test.py', config, checkpoint, '--work-dir', tmp_path / 'test',
                   '--cfg-options', *_data_options(ade_root))
     printed = {name: float(value) for name, value in
                re.findall(r'(aAcc|mIoU|mAcc): (\S+)', output)}
@@ -196,7 +188,7 @@ default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, inte
 log_processor = dict(by_epoch=False)
 ''')
     work_dir = tmp_path / 'work'
-    output = _run('train.py', config, '--work-dir', work_dir)
+    output = run_tool('train.py', config, '--work-dir', work_dir)
     assert (work_dir / 'iter_2.pth').is_file()
     state = torch.load(work_dir / 'iter_2.pth', map_location='cpu')['state_dict']
     # The RADIOViT trained (not frozen here) inside mmseg's segmentor.

@@ -6,90 +6,25 @@ photos whose objects are the large bright and dark regions of an Otsu threshold.
 is the repository's ViTDet Mask R-CNN config, shrunk by a config that inherits it (a
 2-block RADIOViT, 32-channel pyramid, 2 classes) and by --cfg-options (128 px, 2 iterations).
 """
-import json
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import skimage.data
 import torch
-from PIL import Image
-from skimage.color import rgb2gray
-from skimage.filters import threshold_otsu
-from skimage.measure import approximate_polygon, find_contours, label
-from skimage.transform import resize
+from coco_fixture import CLASSES, SAMPLES, SIZE, write_coco
+from tool_runner import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DETECTION_CONFIGS = REPO / 'configs/detection'
 MASK_RCNN_CONFIG = DETECTION_CONFIGS / 'radio-vitb_vitdet-mask-rcnn_lsj-100e_coco.py'
 TINY_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2)
-SIZE = 128
-CLASSES = ('bright', 'dark')
-SAMPLES = {
-    'train2017': ['astronaut', 'coffee', 'chelsea', 'rocket'],
-    'val2017': ['immunohistochemistry', 'hubble_deep_field', 'astronaut'],
-}
-MIN_AREA = 80  # pixels; smaller threshold regions are noise, not objects
-MAX_PER_CLASS = 3
-
-
-def _regions(image):
-    """(H, W, 3) uint8 -> [(category index, (H, W) bool mask)], the largest regions above
-    (bright) and below (dark) the image's Otsu threshold."""
-    gray = rgb2gray(image)
-    threshold = threshold_otsu(gray)
-    regions = []
-    for category, mask in enumerate((gray > threshold, gray <= threshold)):
-        components = label(mask, connectivity=1)
-        areas = np.bincount(components.ravel())
-        areas[0] = 0
-        for index in np.argsort(areas)[::-1][:MAX_PER_CLASS]:
-            if areas[index] >= MIN_AREA:
-                regions.append((category, components == index))
-    return regions
-
-
-def _polygon(mask):
-    """Outer contour of a mask as a COCO polygon [x0, y0, x1, y1, ...] in pixels."""
-    contour = max(find_contours(np.pad(mask, 1).astype(float), 0.5), key=len)
-    contour = approximate_polygon(contour - 1, tolerance=1.0)  # (row, col), unpadded
-    return np.clip(contour[:, ::-1], 0, SIZE - 1).round(2).ravel().tolist()
-
-
-def _write_coco(root):
-    (root / 'annotations').mkdir(parents=True)
-    categories = [dict(id=i + 1, name=name, supercategory='region')
-                  for i, name in enumerate(CLASSES)]
-    next_ann_id = 1
-    for split, names in SAMPLES.items():
-        (root / split).mkdir()
-        images, annotations = [], []
-        for image_id, name in enumerate(names, start=1):
-            photo = resize(getattr(skimage.data, name)(), (SIZE, SIZE), anti_aliasing=True)
-            image = (photo * 255).round().astype(np.uint8)
-            file_name = f'{image_id:012d}.jpg'
-            Image.fromarray(image).save(root / split / file_name, quality=95)
-            images.append(dict(id=image_id, file_name=file_name, height=SIZE, width=SIZE))
-            for category, mask in _regions(image):
-                rows, cols = np.nonzero(mask)
-                x0, y0 = int(cols.min()), int(rows.min())
-                annotations.append(dict(
-                    id=next_ann_id, image_id=image_id, category_id=category + 1, iscrowd=0,
-                    segmentation=[_polygon(mask)], area=float(mask.sum()),
-                    bbox=[x0, y0, int(cols.max()) - x0 + 1, int(rows.max()) - y0 + 1]))
-                next_ann_id += 1
-        with open(root / 'annotations' / f'instances_{split}.json', 'w') as f:
-            json.dump(dict(images=images, annotations=annotations, categories=categories), f)
 
 
 @pytest.fixture(scope='module')
 def coco_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('coco') / 'coco'
-    _write_coco(root)
+    write_coco(root)
     return root
 
 
@@ -159,18 +94,11 @@ def _data_options(coco_root):
     return options
 
 
-def _run(script, *args):
-    proc = subprocess.run([sys.executable, str(REPO / 'tools' / script), *map(str, args)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    return output
-
 
 def test_vitdet_mask_rcnn_trains_and_tests(coco_root, tmp_path):
     config = _tiny_config(tmp_path)
     work_dir = tmp_path / 'work'
-    output = _run('train.py', config, '--work-dir', work_dir, '--cfg-options',
+    output = run_tool('train.py', config, '--work-dir', work_dir, '--cfg-options',
                   'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
                   'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
                   *_data_options(coco_root))
@@ -186,7 +114,7 @@ def test_vitdet_mask_rcnn_trains_and_tests(coco_root, tmp_path):
 
     val_metrics = _coco_metrics(output)
 
-    output = _run('test.py', config, checkpoint, '--work-dir', tmp_path / 'test',
+    output = run_tool('test.py', config, checkpoint, '--work-dir', tmp_path / 'test',
                   '--cfg-options', *_data_options(coco_root))
     metrics = _coco_metrics(output)
     assert set(metrics) == {'bbox_mAP', 'segm_mAP'}, output[-3000:]

@@ -10,8 +10,6 @@ The configs are the repository's own, shrunk by configs that inherit them, as a 
 """
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import skimage.data
 import torch
 from PIL import Image
 from skimage.transform import resize
+from tool_runner import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs/classification'
@@ -105,13 +104,6 @@ def _loader(root, pipeline=None, **kwargs):
     return repr(dict(num_workers=0, persistent_workers=False, dataset=dataset, **kwargs))
 
 
-def _run(script, *args):
-    proc = subprocess.run([sys.executable, str(REPO / 'tools' / script), *map(str, args)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    return output
-
 
 def _logged_metrics(work_dir):
     (metrics_file, ) = Path(work_dir).glob('*/*.json')
@@ -164,7 +156,7 @@ param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=True, begin=
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
 """)
     work_dir = tmp_path / 'work'
-    _run('train.py', config, '--work-dir', work_dir)
+    run_tool('train.py', config, '--work-dir', work_dir)
     checkpoint = work_dir / 'epoch_2.pth'
     assert checkpoint.is_file()
 
@@ -175,7 +167,7 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
     assert state['head.fc.weight'].shape == (3, 4 * TINY_ARCH['embed_dims'])
     assert state['head.fc.bias'].abs().sum() > 0
 
-    output = _run('test.py', config, checkpoint, '--work-dir', tmp_path / 'test')
+    output = run_tool('test.py', config, checkpoint, '--work-dir', tmp_path / 'test')
     logged = _logged_metrics(tmp_path / 'test')
     assert {'accuracy/top1', 'accuracy/top2'} <= set(logged), output[-2000:]
     for name in ('accuracy/top1', 'accuracy/top2'):
@@ -193,7 +185,7 @@ model = dict(backbone=dict(_delete_=True, **{radio_cfg['backbone']!r}),
 test_dataloader = {_loader(imagenet_root)}
 test_evaluator = dict(topk=(1, 2))
 """)
-    output = _run('test.py', config, checkpoint, '--work-dir', tmp_path / 'test')
+    output = run_tool('test.py', config, checkpoint, '--work-dir', tmp_path / 'test')
     assert f'k-NN bank: {TRAIN_PER_CLASS * len(CLASSES)} training images' in output
     logged = _logged_metrics(tmp_path / 'test')
     # The protocol's k=20 exceeds the 12-image bank: every training image votes, weighted.
@@ -219,7 +211,7 @@ model = dict(
 test_dataloader = {_loader(imagenet_root)}
 test_evaluator = dict(topk=(1, 2))
 """)
-    output = _run('test.py', config, checkpoint, '--work-dir', tmp_path / 'test')
+    output = run_tool('test.py', config, checkpoint, '--work-dir', tmp_path / 'test')
     assert 'random weights' in output  # the tiny text tower warns that it is untrained
     logged = _logged_metrics(tmp_path / 'test')
     for name in ('accuracy/top1', 'accuracy/top2'):

@@ -11,16 +11,15 @@ photos, polygon masks of Otsu-threshold regions):
 """
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from test_coco_det import CLASSES, SAMPLES, _write_coco
+from coco_fixture import CLASSES, SAMPLES, write_coco
 
 from radio_mm.models.sam import build_sam_decoder
 from radio_mm.registry import MODELS
+from tool_runner import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/sam/radio-vith_sam-decoder_coco-box-prompt.py'
@@ -37,7 +36,7 @@ DECODER = dict(embed_dim=32, transformer_mlp_dim=64, transformer_num_heads=2,
 @pytest.fixture(scope='module')
 def coco_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('coco') / 'coco'
-    _write_coco(root)
+    write_coco(root)
     return root
 
 
@@ -67,13 +66,6 @@ def _size_options():
             f'test_dataloader.dataset.pipeline.1.scale={size}']
 
 
-def _run(script, *args):
-    proc = subprocess.run([sys.executable, str(REPO / 'tools' / script), *map(str, args)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
-    return output
-
 
 def _source_checkpoints(tmp_path):
     """A radio_mm RADIO checkpoint (radio2mm.py's layout) and a segment_anything one."""
@@ -99,13 +91,13 @@ def test_convert_finetune_and_evaluate(coco_root, tmp_path):
     config = _tiny_config(tmp_path, coco_root)
     radio, radio_path, sam, sam_path = _source_checkpoints(tmp_path)
     start = tmp_path / 'radio_sam_tiny.pth'
-    _run('model_converters/make_radio_sam.py', radio_path, sam_path, start, '--config', config)
+    run_tool('model_converters/make_radio_sam.py', radio_path, sam_path, start, '--config', config)
     initial = torch.load(start, map_location='cpu')['state_dict']
     assert all(torch.equal(initial[f'radio.{k}'], v) for k, v in radio.state_dict().items())
     assert all(torch.equal(initial[k], v) for k, v in sam.items() if 'image_encoder' not in k)
 
     work_dir = tmp_path / 'work'
-    output = _run('train.py', config, '--work-dir', work_dir, '--cfg-options',
+    output = run_tool('train.py', config, '--work-dir', work_dir, '--cfg-options',
                   f'load_from={start}', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
                   'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
                   *_size_options())
@@ -118,7 +110,7 @@ def test_convert_finetune_and_evaluate(coco_root, tmp_path):
     assert not all(torch.equal(trained[k], initial[k]) for k in decoder)
     val_mious = _mious(output)
 
-    output = _run('test.py', config, work_dir / 'iter_2.pth', '--work-dir', tmp_path / 'test',
+    output = run_tool('test.py', config, work_dir / 'iter_2.pth', '--work-dir', tmp_path / 'test',
                   '--cfg-options', *_size_options())
     mious = _mious(output)
     assert set(mious) == {'mIoU', 'mIoU_small', 'mIoU_medium', 'mIoU_large'}, output[-3000:]
