@@ -1,0 +1,214 @@
+"""Speed of the RADIO students against their references, and of one distillation step.
+
+    python benchmarks/bench_students.py            # full: ~3 min on 2 CPU cores
+    python benchmarks/bench_students.py --quick    # fewer runs: checks, provisional numbers
+    python benchmarks/bench_students.py --parts vit_b eradio --device cuda --dtype bf16
+
+Parts, each written to benchmarks/results/<part>.json with the machine description:
+
+* ``vit_b``: RADIOViT-B/16 (configs/distill/radio_vitb.py: 2 summary tokens + 6 registers)
+  against timm's ViT-B/16 (1 class token) and a token-matched timm ViT-B/16 (1 class token +
+  7 registers), forward only, at 224 and 512 px. Both use timm's ``Block``; RADIO's extra
+  cost should only be its 7 extra prefix tokens (204 vs 197 tokens at 224 px, 1032 vs 1025
+  at 512 px) and the CPE grid resize (a bilinear resize of a 128 x 128 x 768 grid per call,
+  where timm resizes a 14 x 14 one). Target: RADIO / timm <= 1.05.
+* ``eradio``: E-RADIO-L against RADIO ViT-H/16 at 512 x 512 (and ViT-H at 432, the paper's
+  comparison, in the full run). AM-RADIO reports 468 vs 158 images/s on a GPU at those
+  sizes; target E-RADIO-L >= 4x ViT-H at matched resolution.
+* ``distill``: one distillation step (loss and backward, no optimizer update) of
+  configs/distill/radio_demo.py, and of the ViT-B student with ViT-L/H-shaped teachers
+  (random weights: CLIP ViT-H/14 at 224 px, DINOv2 ViT-L/14-reg4 at 224 px, a SAM ViT-L
+  image encoder at 512 px; the paper's teachers are CLIP ViT-H/14 at 378, DINOv2 ViT-g/14
+  and SAM ViT-H at 1024), split into teacher forward time and the rest (student forward +
+  backward, adaptor heads, losses).
+
+Timing interleaves the compared models call by call and reports medians; FLOPs are counted
+on meta tensors (exact, free of timing noise), so measured ratios can be read against the
+FLOP ratios.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import time
+
+import timm
+import torch
+
+from radio_mm.analysis import (benchmark_distill_step, build_model, load_model_cfg,
+                               machine_info)
+from radio_mm.analysis.benchmark import autocast, meta_flops, summarize, time_interleaved
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+RESULTS_DIR = osp.join(REPO_ROOT, 'benchmarks', 'results')
+CONFIGS = osp.join(REPO_ROOT, 'configs', 'distill')
+PARTS = ('vit_b', 'eradio', 'distill')
+VIT_B_STUDENT = osp.join(CONFIGS, 'radio_vitb.py:model.student.backbone')
+VIT_H_STUDENT = osp.join(CONFIGS, 'radio_vith.py:model.student.backbone')
+ERADIO_STUDENT = osp.join(CONFIGS, 'eradio_l.py:model.student.backbone')
+DEMO_DISTILLER = osp.join(CONFIGS, 'radio_demo.py')
+# The paper's teacher families at sizes a CPU gets through (module docstring).
+LARGE_TEACHERS = [
+    dict(type='OpenCLIPTeacher', name='clip', model_name='ViT-H-14-378-quickgelu',
+         model_cfg=dict(vision_cfg=dict(image_size=224))),
+    dict(type='DINOv2Teacher', name='dino_v2', arch='vit_large_patch14_reg4_dinov2',
+         input_size=224),
+    # segment_anything's build_sam_vit_l encoder settings
+    dict(type='SAMTeacher', name='sam', img_size=512,
+         arch=dict(embed_dim=1024, depth=24, num_heads=16, global_attn_indexes=(5, 11, 17, 23),
+                   window_size=14)),
+]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='benchmark the RADIO students')
+    parser.add_argument('--quick', action='store_true',
+                        help='fewer runs and no ViT-H at 432 px: a check, not a measurement')
+    parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS))
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16'], default='fp32',
+                        help='fp32 on CPU (no native bf16 on most CPUs)')
+    parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument('--out-dir', default=RESULTS_DIR)
+    return parser.parse_args()
+
+
+def timm_vit_b(prefix_tokens=1):
+    """timm's ViT-B/16 features; ``prefix_tokens - 1`` registers beside the class token."""
+    return timm.create_model('vit_base_patch16_224', pretrained=False, num_classes=0,
+                             dynamic_img_size=True, reg_tokens=prefix_tokens - 1)
+
+
+def compare(models, hw, args, warmup, runs):
+    """Time ``models`` (name -> (build, call)) in turns at ``hw``; rows with FLOPs."""
+    device = torch.device(args.device)
+    built = {name: build().to(device).eval() for name, (build, _) in models.items()}
+    images = torch.rand(1, 3, *hw, device=device)
+
+    def forward(model, call):
+        def run():
+            with torch.inference_mode(), autocast(device, args.dtype):
+                call(model, images)
+        return run
+
+    calls = {name: forward(built[name], call) for name, (_, call) in models.items()}
+    seconds = time_interleaved(calls, device, warmup, runs, progress=True)
+    rows = {}
+    for name, (build, call) in models.items():
+        rows[name] = dict(height=hw[0], width=hw[1], batch_size=1, dtype=args.dtype,
+                          device=str(device), warmup=warmup, runs=runs,
+                          **summarize(seconds[name], 1),
+                          gflops_per_image=meta_flops(build, hw, call=call) / 1e9,
+                          params_m=sum(p.numel() for p in built[name].parameters()) / 1e6)
+    return rows
+
+
+def radio_call(model, images):
+    return model.forward_radio(images)
+
+
+def timm_call(model, images):
+    return model.forward_features(images)
+
+
+def bench_vit_b(args):
+    warmup, runs = (1, 3) if args.quick else (2, 10)
+    models = {
+        'radio_vit_b16': (lambda: build_model(VIT_B_STUDENT), radio_call),
+        'timm_vit_b16': (timm_vit_b, timm_call),
+        'timm_vit_b16_8_prefix': (lambda: timm_vit_b(prefix_tokens=8), timm_call),
+    }
+    result = {}
+    for side in (224, 512):
+        rows = compare(models, (side, side), args, warmup, runs)
+        radio, plain, matched = (rows[k]['latency_ms'] for k in models)
+        flops = [rows[k]['gflops_per_image'] for k in models]
+        result[f'{side}px'] = dict(
+            models=rows, ratio_radio_over_timm=radio / plain,
+            ratio_radio_over_token_matched_timm=radio / matched,
+            flops_ratio_radio_over_timm=flops[0] / flops[1],
+            tokens=dict(radio=(side // 16)**2 + 8, timm=(side // 16)**2 + 1))
+        print(f'ViT-B/16 at {side} px: RADIO {radio:.1f} ms, timm {plain:.1f} ms '
+              f'(x{radio / plain:.3f}; FLOPs x{flops[0] / flops[1]:.3f}), token-matched timm '
+              f'{matched:.1f} ms (x{radio / matched:.3f}); target <= 1.05')
+    return result
+
+
+def bench_eradio(args):
+    warmup, runs = (0, 1) if args.quick else (1, 3)
+    models = {
+        'eradio_l': (lambda: build_model(ERADIO_STUDENT), radio_call),
+        'radio_vit_h16': (lambda: build_model(VIT_H_STUDENT), radio_call),
+    }
+    rows = compare(models, (512, 512), args, warmup, runs)
+    eradio, vith = rows['eradio_l'], rows['radio_vit_h16']
+    result = dict(models_512px=rows, speedup_512px=vith['latency_ms'] / eradio['latency_ms'],
+                  flops_ratio_512px=vith['gflops_per_image'] / eradio['gflops_per_image'],
+                  paper_gpu_images_per_s=dict(eradio_l_512px=468, vit_h16_432px=158))
+    print(f"E-RADIO-L {eradio['latency_ms']:.0f} ms vs ViT-H/16 {vith['latency_ms']:.0f} ms at "
+          f"512 px: x{result['speedup_512px']:.2f} (FLOPs x{result['flops_ratio_512px']:.2f}); "
+          'target >= 4')
+    if not args.quick:
+        vith_432 = compare({'radio_vit_h16': models['radio_vit_h16']}, (432, 432), args, 1,
+                           runs)['radio_vit_h16']
+        result.update(vit_h16_432px=vith_432,
+                      speedup_eradio512_over_vith432=vith_432['latency_ms'] / eradio['latency_ms'])
+        print(f"paper setting (E-RADIO-L 512 px vs ViT-H/16 432 px): "
+              f"x{result['speedup_eradio512_over_vith432']:.2f} (paper, GPU: x{468 / 158:.2f})")
+    return result
+
+
+def large_teacher_distiller():
+    backbone, _ = load_model_cfg(VIT_B_STUDENT)
+    return build_model(dict(
+        type='RADIODistiller', student=dict(type='RADIOModel', backbone=backbone),
+        teachers=LARGE_TEACHERS, adaptor_cfg=dict(hidden_dims=768, num_inner=1),
+        resolutions=[(256, 256)]), quiet_random_weights=True)
+
+
+def bench_distill(args):
+    result = {}
+    # The demo's 0.75 / 0.25 partitions need 4 images to give each at least one.
+    runs = (1, 2) if args.quick else (1, 5)
+    demo = build_model(DEMO_DISTILLER, quiet_random_weights=True)
+    result['demo'] = benchmark_distill_step(demo, 4, (256, 256), args.dtype, args.device,
+                                            *runs, progress=True)
+    del demo
+    runs = (0, 1) if args.quick else (1, 2)
+    start = time.perf_counter()
+    large = large_teacher_distiller()
+    build_s = time.perf_counter() - start
+    result['vit_b_large_teachers'] = dict(
+        teachers={t['name']: t for t in LARGE_TEACHERS}, build_s=build_s,
+        **benchmark_distill_step(large, 1, (256, 256), args.dtype, args.device, *runs,
+                                 progress=True))
+    for name, row in result.items():
+        print(f"distillation step {name}: {row['step_ms']:.0f} ms, teachers "
+              f"{row['teacher_ms']:.0f} ms ({100 * row['teacher_share']:.0f}%: "
+              + ', '.join(f'{k} {v:.0f}' for k, v in row['teacher_ms_by_name'].items())
+              + f"), student fwd+bwd {row['student_ms']:.0f} ms")
+    return result
+
+
+def main():
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    os.makedirs(args.out_dir, exist_ok=True)
+    benches = dict(vit_b=bench_vit_b, eradio=bench_eradio, distill=bench_distill)
+    total = time.perf_counter()
+    for part in args.parts:
+        start = time.perf_counter()
+        result = benches[part](args)
+        elapsed = time.perf_counter() - start
+        path = osp.join(args.out_dir, f'{part}.json')
+        with open(path, 'w') as f:
+            json.dump(dict(part=part, quick=args.quick, seconds=elapsed,
+                           load_average=os.getloadavg(), machine=machine_info(args.device),
+                           results=result), f, indent=2)
+        print(f'{part}: {elapsed:.0f} s -> {path}')
+    print(f'total {time.perf_counter() - total:.0f} s')
+
+
+if __name__ == '__main__':
+    main()

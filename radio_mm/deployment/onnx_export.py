@@ -1,0 +1,259 @@
+"""Export RADIO students to ONNX with dynamic batch, height and width; check with onnxruntime.
+
+Which torch exporter (torch 2.14) does the work:
+
+* RADIOViT, and RADIOModel around one: the ``torch.export``-based exporter (``dynamo=True``,
+  the default since torch 2.9) with ``dynamic_shapes`` H = ``step * h``, W = ``step * w``
+  (``step`` = patch size, times the window with ViTDet windows). The CPE resize-and-crop of
+  the position grid and the window partition stay symbolic. The TorchScript exporter cannot
+  do this: it freezes the ``max(h, w)`` of the CPE resize to the export size.
+* ERADIO: the TorchScript exporter (``dynamo=False``, ``dynamic_axes``). With torch 2.14.1
+  the dynamo exporter fails on the windowed attention (a ``reshape`` recorded as a view
+  before the attention op is decomposed), and when that is avoided it spends minutes on
+  symbolic shape arithmetic. Two things need care when tracing:
+
+  1. The TorchScript exporter keeps the traced, static leading size of
+     ``Tensor.unflatten``'s output: timm's ``window_unpartition`` then reads the number of
+     windows as a constant and breaks at other sizes. During export ``unflatten`` runs as
+     the equivalent ``reshape``, whose sizes stay symbolic.
+  2. Python control flow is fixed at trace time: an attention stage resizes maps that its
+     windows do not tile (``AttentionStage.forward_blocks``), and whether it does is frozen.
+     The graph is therefore exact for sizes the windows tile, multiples of
+     :func:`eradio_size_multiple` pixels (512 for E-RADIO-L); export and checks enforce it.
+
+The ONNX model takes ``images`` (B, 3, H, W) float32: RGB in [0, 1] for a RADIOModel (the
+input conditioner is inside), normalized images for a bare backbone. Outputs are NCHW maps
+(see :class:`BackboneForONNX`, :class:`RADIOModelForONNX`).
+"""
+import math
+import os
+import os.path as osp
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from torch import nn
+
+from radio_mm.models import RADIOModel
+from radio_mm.models.backbones import ERADIO, RADIOBackbone
+from radio_mm.models.backbones.eradio_blocks import AttentionStage
+
+EXPORTERS = ('auto', 'dynamo', 'torchscript')
+DEFAULT_TOLERANCE = 1e-4  # max |onnx - torch| / max |torch|, per output
+
+
+def tokens_to_nchw(tokens, hw):
+    """(B, h*w, C) row-major tokens -> (B, C, h, w), with sizes an exporter keeps symbolic."""
+    return tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], hw[0], hw[1])
+
+
+class BackboneForONNX(nn.Module):
+    """Normalized (B, 3, H, W) -> ``summary`` (B, S, C), ``features`` (B, C, H/p, W/p)."""
+
+    def __init__(self, backbone):
+        super().__init__()
+        self.backbone = backbone
+
+    @property
+    def output_names(self):
+        return ['summary', 'features']
+
+    def forward(self, images):
+        radio = self.backbone.forward_radio(images)
+        return radio.summary, tokens_to_nchw(radio.features, radio.hw)
+
+
+class RADIOModelForONNX(nn.Module):
+    """RGB in [0, 1], (B, 3, H, W) -> ``summary`` (B, S*C) and ``features`` (B, C, h, w) of
+    the backbone, then ``<adaptor>.summary`` (B, C_s) for adaptors with a summary head and
+    ``<adaptor>.features`` (B, C_t, h*u, w*u), ``u`` the adaptor's upsampling."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    @property
+    def output_names(self):
+        names = ['summary', 'features']
+        for name, adaptor in self.model.adaptors.items():
+            names += [f'{name}.summary'] if adaptor.summary_mlp is not None else []
+            names.append(f'{name}.features')
+        return names
+
+    def forward(self, images):
+        radio = self.model.forward_backbone(images)
+        h, w = radio.hw
+        outputs = [self.model.backbone_summary(radio), tokens_to_nchw(radio.features, (h, w))]
+        for adaptor in self.model.adaptors.values():
+            summary, features = adaptor(radio)
+            if summary is not None:
+                outputs.append(summary)
+            u = adaptor.upsample_factor
+            outputs.append(tokens_to_nchw(features, (h * u, w * u)))
+        return tuple(outputs)
+
+
+def onnx_wrapper(model):
+    """The module whose forward is exported, for a RADIOModel or a bare RADIO backbone."""
+    if isinstance(model, RADIOModel):
+        return RADIOModelForONNX(model)
+    if isinstance(model, RADIOBackbone):
+        return BackboneForONNX(model)
+    raise TypeError(f'export_onnx exports a RADIOModel or a RADIO backbone (RADIOViT, ERADIO), '
+                    f'got {type(model).__name__}')
+
+
+def eradio_size_multiple(backbone):
+    """Input sides (pixels) at which every E-RADIO attention stage's windows tile its map
+    exactly: the sizes its exported graph is exact for (module docstring, point 2)."""
+    multiple = backbone.size_multiple
+    for index, level in enumerate(backbone.levels):
+        if isinstance(level, AttentionStage):
+            stride = 4 * 2**index  # the stem is stride 4, each level halves
+            multiple = math.lcm(multiple, stride * level.map_multiple)
+    return multiple
+
+
+def export_size_multiple(model):
+    """Input H and W of the exported model must be multiples of this many pixels."""
+    backbone = model.backbone if isinstance(model, RADIOModel) else model
+    if isinstance(backbone, ERADIO):
+        return eradio_size_multiple(backbone)
+    return backbone.size_multiple
+
+
+def check_sizes(model, sizes):
+    step = export_size_multiple(model)
+    bad = [tuple(hw) for hw in sizes if hw[0] % step or hw[1] % step]
+    if bad:
+        raise ValueError(
+            f'sizes {bad} are not multiples of {step} px; the exported {type(model).__name__} '
+            f'is exact only at multiples of {step} (see radio_mm/deployment/onnx_export.py). '
+            f'Use e.g. {[tuple(max(step, round(s / step) * step) for s in hw) for hw in bad]}')
+
+
+@contextmanager
+def unflatten_as_reshape():
+    """Trace ``Tensor.unflatten`` as the equivalent ``reshape`` (module docstring, point 1)."""
+    original = torch.Tensor.unflatten
+
+    def unflatten(self, dim, sizes):
+        dim = dim % self.dim()
+        return self.reshape(*self.shape[:dim], *sizes, *self.shape[dim + 1:])
+
+    torch.Tensor.unflatten = unflatten
+    try:
+        yield
+    finally:
+        torch.Tensor.unflatten = original
+
+
+def _pick_exporter(model, exporter):
+    if exporter not in EXPORTERS:
+        raise ValueError(f'exporter must be one of {EXPORTERS}, got {exporter!r}')
+    if exporter != 'auto':
+        return exporter
+    backbone = model.backbone if isinstance(model, RADIOModel) else model
+    return 'torchscript' if isinstance(backbone, ERADIO) else 'dynamo'
+
+
+def export_onnx(model, path, input_hw=(224, 224), batch_size=2, exporter='auto', opset=None):
+    """Write ``model`` to ``path`` as ONNX with dynamic batch, height and width.
+
+    Args:
+        model (RADIOModel | RADIOBackbone): in float32; exported on the CPU.
+        input_hw (tuple[int, int]): the example input size traced.
+        batch_size (int): the example batch; 2 or more, so the batch stays dynamic (the
+            dynamo exporter specializes a size of 1).
+        exporter (str): ``'auto'`` (see the module docstring), ``'dynamo'`` or
+            ``'torchscript'``.
+        opset (int | None): ONNX opset; None takes the exporter's default.
+
+    Returns:
+        dict: ``exporter``, ``output_names``, ``size_multiple``.
+    """
+    if batch_size < 2:
+        raise ValueError('batch_size must be at least 2 so that the batch stays dynamic')
+    check_sizes(model, [input_hw])
+    exporter = _pick_exporter(model, exporter)
+    wrapper = onnx_wrapper(model.float().cpu().eval()).eval()
+    images = torch.rand(batch_size, 3, *input_hw)
+    names = wrapper.output_names
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    step = export_size_multiple(model)
+    if exporter == 'dynamo':
+        dims = dict(batch=torch.export.Dim('batch', min=1, max=4096),
+                    h=torch.export.Dim('h', min=1, max=16384 // step),
+                    w=torch.export.Dim('w', min=1, max=16384 // step))
+        torch.onnx.export(
+            wrapper, (images, ), path, dynamo=True, input_names=['images'],
+            output_names=names, opset_version=opset, verbose=False,
+            dynamic_shapes=({0: dims['batch'], 2: step * dims['h'], 3: step * dims['w']}, ))
+    else:
+        axes = {'images': {0: 'batch', 2: 'height', 3: 'width'}}
+        axes.update({name: {0: 'batch'} for name in names})
+        for name in names:
+            if name.endswith('features'):
+                axes[name].update({2: f'{name}_h', 3: f'{name}_w'})
+        with torch.no_grad(), unflatten_as_reshape(), warnings.catch_warnings():
+            # Frozen Python control flow is expected and made safe by the size rule above.
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
+            warnings.filterwarnings('ignore', 'You are using the legacy TorchScript',
+                                    DeprecationWarning)
+            torch.onnx.export(wrapper, (images, ), path, dynamo=False, input_names=['images'],
+                              output_names=names, dynamic_axes=axes,
+                              opset_version=opset or 17)
+    _add_metadata(path, dict(exporter=exporter, size_multiple=str(step),
+                             input='RGB in [0, 1]' if isinstance(model, RADIOModel) else
+                             'normalized RGB'))
+    return dict(exporter=exporter, output_names=names, size_multiple=step)
+
+
+def _add_metadata(path, metadata):
+    import onnx
+    proto = onnx.load(path, load_external_data=False)
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = f'radio_mm.{key}', value
+    onnx.save(proto, path)
+
+
+@torch.no_grad()
+def check_onnx(model, path, sizes, batch_size=2, tolerance=DEFAULT_TOLERANCE, seed=0):
+    """Run the ONNX file and ``model`` on the same random images at each (H, W) of ``sizes``.
+
+    Returns:
+        list[dict]: per size and output: ``height``, ``width``, ``output``, ``shape``,
+        ``max_abs_error`` and ``rel_error`` (max abs error / max |torch value|).
+
+    Raises:
+        RuntimeError: when an output's shape differs or ``rel_error > tolerance``.
+    """
+    import onnxruntime as ort
+
+    check_sizes(model, sizes)
+    wrapper = onnx_wrapper(model.float().cpu().eval()).eval()
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    names = [o.name for o in session.get_outputs()]
+    generator = torch.Generator().manual_seed(seed)
+    rows, failures = [], []
+    for hw in sizes:
+        images = torch.rand(batch_size, 3, *hw, generator=generator)
+        expected = wrapper(images)
+        got = session.run(None, {'images': images.numpy()})
+        for name, ref, out in zip(names, expected, got):
+            ref = ref.numpy()
+            if ref.shape != out.shape:
+                failures.append(f'{name} at {hw}: shape {out.shape} instead of {ref.shape}')
+                continue
+            abs_error = float(np.abs(ref - out).max())
+            rel_error = abs_error / max(float(np.abs(ref).max()), 1e-12)
+            rows.append(dict(height=hw[0], width=hw[1], output=name, shape=list(ref.shape),
+                             max_abs_error=abs_error, rel_error=rel_error))
+            if not rel_error <= tolerance:
+                failures.append(f'{name} at {hw}: relative error {rel_error:.2e} > '
+                                f'{tolerance:.0e}')
+    if failures:
+        raise RuntimeError(f'{path} does not match PyTorch: ' + '; '.join(failures))
+    return rows
