@@ -36,16 +36,12 @@ import torch
 from torch import nn
 
 from radio_mm.models import RADIOModel
+from radio_mm.models.radio_model import tokens_to_nchw
 from radio_mm.models.backbones import ERADIO, RADIOBackbone
 from radio_mm.models.backbones.eradio_blocks import AttentionStage
 
 EXPORTERS = ('auto', 'dynamo', 'torchscript')
 DEFAULT_TOLERANCE = 1e-4  # max |onnx - torch| / max |torch|, per output
-
-
-def tokens_to_nchw(tokens, hw):
-    """(B, h*w, C) row-major tokens -> (B, C, h, w), with sizes an exporter keeps symbolic."""
-    return tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], hw[0], hw[1])
 
 
 class BackboneForONNX(nn.Module):
@@ -89,8 +85,7 @@ class RADIOModelForONNX(nn.Module):
             summary, features = adaptor(radio)
             if summary is not None:
                 outputs.append(summary)
-            u = adaptor.upsample_factor
-            outputs.append(tokens_to_nchw(features, (h * u, w * u)))
+            outputs.append(tokens_to_nchw(features, (h, w), adaptor.upsample_factor))
         return tuple(outputs)
 
 

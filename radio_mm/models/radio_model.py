@@ -83,12 +83,21 @@ class RADIOModel(BaseModule):
             outputs[name] = RadioOutput(None if summary is None else summary.float(),
                                         features.float())
         if feature_fmt == 'NCHW':
-            outputs = {name: RadioOutput(out.summary, self._to_nchw(out.features, radio.hw))
-                       for name, out in outputs.items()}
+            outputs = {name: RadioOutput(out.summary, tokens_to_nchw(
+                out.features, radio.hw, self.feature_scale(name)))
+                for name, out in outputs.items()}
         return outputs if self.adaptors else outputs['backbone']
 
-    @staticmethod
-    def _to_nchw(features, hw):
-        """(B, N, C) -> (B, C, h, w); adaptor upsampling makes N a multiple of h*w."""
-        scale = int(round((features.shape[1] / (hw[0] * hw[1]))**0.5))
-        return features.transpose(1, 2).unflatten(2, (hw[0] * scale, hw[1] * scale))
+    def feature_scale(self, name):
+        """Feature cells per backbone token side for output ``name`` (adaptor upsampling)."""
+        return 1 if name == 'backbone' else self.adaptors[name].upsample_factor
+
+
+def tokens_to_nchw(tokens, hw, scale=1):
+    """(B, h*w*scale**2, C) row-major tokens -> (B, C, h*scale, w*scale).
+
+    Sizes come from ``hw`` and ``scale`` rather than from the token count, so exporters keep
+    them symbolic.
+    """
+    return tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], hw[0] * scale,
+                                          hw[1] * scale)

@@ -21,6 +21,7 @@ from torch import nn
 
 from radio_mm.registry import MODELS
 from ..losses import cosine_distance
+from ..radio_model import tokens_to_nchw
 
 
 def resize_images(images, size):
@@ -207,7 +208,7 @@ class RADIODistiller(BaseModel):
         target_features = target.features[..., :h, :w]
         if name in self.phi_s:
             target_features = self.phi_s[name](target_features)
-        features = self.student._to_nchw(features, radio.hw)
+        features = tokens_to_nchw(features, radio.hw, self.student.feature_scale(name))
         features = F.interpolate(features, size=(h, w), mode='bilinear', align_corners=False)
         losses = {f'loss_{name}_features': self.feature_losses[name](features, target_features),
                   f'{name}_feature_cos': 1 - cosine_distance(
