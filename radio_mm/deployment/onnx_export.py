@@ -10,16 +10,12 @@ Which torch exporter (torch 2.14) does the work:
 * ERADIO: the TorchScript exporter (``dynamo=False``, ``dynamic_axes``). With torch 2.14.1
   the dynamo exporter fails on the windowed attention (a ``reshape`` recorded as a view
   before the attention op is decomposed), and when that is avoided it spends minutes on
-  symbolic shape arithmetic. Two things need care when tracing:
-
-  1. The TorchScript exporter keeps the traced, static leading size of
-     ``Tensor.unflatten``'s output: timm's ``window_unpartition`` then reads the number of
-     windows as a constant and breaks at other sizes. During export ``unflatten`` runs as
-     the equivalent ``reshape``, whose sizes stay symbolic.
-  2. Python control flow is fixed at trace time: an attention stage resizes maps that its
-     windows do not tile (``AttentionStage.forward_blocks``), and whether it does is frozen.
-     The graph is therefore exact for sizes the windows tile, multiples of
-     :func:`eradio_size_multiple` pixels (512 for E-RADIO-L); export and checks enforce it.
+  symbolic shape arithmetic. Tracing fixes Python control flow: an attention stage resizes
+  maps that its windows do not tile (``AttentionStage.forward_blocks``), and whether it does
+  is frozen. The graph is therefore exact for sizes the windows tile, multiples of
+  :func:`eradio_size_multiple` pixels (512 for E-RADIO-L); export and checks enforce it.
+  (Window merges use ``reshape(-1, ...)``, not ``unflatten``, so the window count stays
+  symbolic in the trace.)
 
 The ONNX model takes ``images`` (B, 3, H, W) float32: RGB in [0, 1] for a RADIOModel (the
 input conditioner is inside), normalized images for a bare backbone. Outputs are NCHW maps
@@ -29,7 +25,6 @@ import math
 import os
 import os.path as osp
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -128,22 +123,6 @@ def check_sizes(model, sizes):
             f'Use e.g. {[tuple(max(step, round(s / step) * step) for s in hw) for hw in bad]}')
 
 
-@contextmanager
-def unflatten_as_reshape():
-    """Trace ``Tensor.unflatten`` as the equivalent ``reshape`` (module docstring, point 1)."""
-    original = torch.Tensor.unflatten
-
-    def unflatten(self, dim, sizes):
-        dim = dim % self.dim()
-        return self.reshape(*self.shape[:dim], *sizes, *self.shape[dim + 1:])
-
-    torch.Tensor.unflatten = unflatten
-    try:
-        yield
-    finally:
-        torch.Tensor.unflatten = original
-
-
 def _pick_exporter(model, exporter):
     if exporter not in EXPORTERS:
         raise ValueError(f'exporter must be one of {EXPORTERS}, got {exporter!r}')
@@ -191,7 +170,7 @@ def export_onnx(model, path, input_hw=(224, 224), batch_size=2, exporter='auto',
         for name in names:
             if name.endswith('features'):
                 axes[name].update({2: f'{name}_h', 3: f'{name}_w'})
-        with torch.no_grad(), unflatten_as_reshape(), warnings.catch_warnings():
+        with torch.no_grad(), warnings.catch_warnings():
             # Frozen Python control flow is expected and made safe by the size rule above.
             warnings.simplefilter('ignore', torch.jit.TracerWarning)
             warnings.filterwarnings('ignore', 'You are using the legacy TorchScript',

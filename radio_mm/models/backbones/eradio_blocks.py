@@ -176,7 +176,8 @@ class SubsampledWindowBlock(nn.Module):
         tokens = windows.flatten(1, 2)
         tokens = tokens + self.drop_path(self.attn(self.norm1(tokens)))
         tokens = tokens + self.drop_path(self.mlp(self.norm2(tokens)))
-        windows = tokens.unflatten(1, (self.window_size, self.window_size))
+        # reshape with -1 (not unflatten): traced exports keep the window count symbolic.
+        windows = tokens.reshape(-1, self.window_size, self.window_size, tokens.shape[-1])
         x = window_unpartition(windows, self.window_size, hw, pad_hw).permute(0, 3, 1, 2)
         if self.subsample_ratio > 1:
             x = self.upsample_op(x)
