@@ -3,10 +3,10 @@ import os
 import os.path as osp
 
 import mmcv
-import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from radio_mm.analysis.feature_visualization import radio_feature_maps
 from radio_mm.registry import HOOKS
 from radio_mm.visualization import feature_pca_panel
 
@@ -15,7 +15,8 @@ from radio_mm.visualization import feature_pca_panel
 class FeaturePCAHook(Hook):
     """Every ``interval`` iterations (and after training) write
     ``work_dir/feature_pca/iter_<n>.png``: the image, the student backbone's features, each
-    adaptor's features and each teacher's features, coloured by PCA.
+    adaptor's features and each teacher's features, coloured by PCA
+    (:func:`radio_mm.analysis.feature_visualization.radio_feature_maps`).
 
     Args:
         image (str): image file; None takes scikit-image's astronaut photo.
@@ -45,22 +46,15 @@ class FeaturePCAHook(Hook):
             rgb = mmcv.imread(self.image, channel_order='rgb')
         return mmcv.imresize(rgb, (self.size, self.size))
 
-    @torch.no_grad()
     def save(self, runner):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         rgb = self._load_image()
         device = next(model.student.parameters()).device
-        x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div(255).to(device)
         was_training = model.student.training
-        model.student.eval()
-        outputs = model.student(x, feature_fmt='NCHW')
+        maps = radio_feature_maps(model.student, rgb, list(model.teachers.values()), device)
         model.student.train(was_training)
-        features = {'student': outputs['backbone'].features[0].cpu()}
-        for name, teacher in model.teachers.items():
-            features[f'{name} adaptor'] = outputs[name].features[0].cpu()
-            features[f'{name} teacher'] = teacher(x).features[0].cpu()
         folder = osp.join(runner.work_dir, 'feature_pca')
         os.makedirs(folder, exist_ok=True)
         path = osp.join(folder, f'iter_{runner.iter}.png')
-        feature_pca_panel(rgb, features).save(path)
+        feature_pca_panel(rgb, maps).save(path)
         runner.logger.info(f'saved feature PCA picture {path}')
