@@ -13,11 +13,12 @@ from mmengine.runner import Runner
 
 from radio_mm.utils import import_toolbox
 
-# How each toolbox's visualization hook is told to draw test results into a folder.
+# How each toolbox's visualization hook is told to draw every test result into a folder
+# (their own defaults draw one image in 50).
 _SHOW_DIR_KEYS = {
-    'SegVisualizationHook': dict(draw=True),
-    'DetVisualizationHook': dict(draw=True, test_out_dir='{show_dir}'),
-    'VisualizationHook': dict(enable=True, out_dir='{show_dir}'),
+    'SegVisualizationHook': dict(draw=True, interval=1),
+    'DetVisualizationHook': dict(draw=True, interval=1, test_out_dir='{show_dir}'),
+    'VisualizationHook': dict(enable=True, interval=1, out_dir='{show_dir}'),
 }
 
 

@@ -148,7 +148,11 @@ test_dataloader = val_dataloader
     assert state['decode_head.bn.running_mean'].abs().sum() > 0
 
     output = run_tool('test.py', config, checkpoint, '--work-dir', tmp_path / 'test',
-                  '--cfg-options', *_data_options(ade_root))
+                      '--show-dir', tmp_path / 'show', '--out', tmp_path / 'preds.pkl',
+                      '--cfg-options', *_data_options(ade_root))
+    # --show-dir drew each validation prediction; --out dumped the raw predictions.
+    assert len(list((tmp_path / 'show').rglob('*.png'))) == 2
+    assert (tmp_path / 'preds.pkl').stat().st_size > 0
     printed = {name: float(value) for name, value in
                re.findall(r'(aAcc|mIoU|mAcc): (\S+)', output)}
     (metrics_file, ) = (tmp_path / 'test').glob('*/*.json')
