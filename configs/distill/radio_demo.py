@@ -4,7 +4,7 @@
 #
 # Real photos shipped inside scikit-image and scikit-learn, the real teacher architectures
 # (open_clip ViT, DINOv2 with registers, SAM's image encoder) at toy sizes with random
-# weights, and a small RADIO ViT student. On 2 CPU cores it takes a few minutes, the loss
+# weights, and a small RADIO ViT student. On 2 CPU cores it takes about a minute, the loss
 # falls, it writes a checkpoint and saves a PCA picture of the student's features beside
 # the teachers' in work_dirs/radio_demo/feature_pca/. Random teachers make the targets
 # meaningless as features: this shows the machinery, not a useful model.
