@@ -54,7 +54,7 @@ def _read(path, adaptor_names, weights_only):
                            'trust the file, pass weights_only=False.') from error
     if official.is_official_checkpoint(checkpoint):
         args = checkpoint['args']
-        state_dict = checkpoint.get('state_dict_ema') or checkpoint['state_dict']
+        state_dict = official.release_weights(checkpoint)
         cfg = official.radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names)
         return cfg, official.convert_official_state_dict(args, state_dict, adaptor_names)
     meta = checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {}

@@ -36,8 +36,7 @@ def load_official_checkpoint(path):
         raise ValueError(
             f'{path!r} is not an official RADIO checkpoint: expected a dict with `args` and '
             '`state_dict`/`state_dict_ema` holding `base_model.*` keys.')
-    state_dict = checkpoint.get('state_dict_ema') or checkpoint['state_dict']
-    return checkpoint['args'], state_dict
+    return checkpoint['args'], release_weights(checkpoint)
 
 
 def torch_load(path, weights_only=True):
@@ -46,11 +45,15 @@ def torch_load(path, weights_only=True):
     return torch.load(path, map_location='cpu', weights_only=weights_only)
 
 
+def release_weights(checkpoint):
+    """The weights hubconf uses: ``state_dict_ema`` when the release has it."""
+    return checkpoint.get('state_dict_ema') or checkpoint.get('state_dict') or {}
+
+
 def is_official_checkpoint(checkpoint):
     if not isinstance(checkpoint, dict) or 'args' not in checkpoint:
         return False
-    state_dict = checkpoint.get('state_dict_ema') or checkpoint.get('state_dict') or {}
-    return any(k.startswith('base_model.') for k in state_dict)
+    return any(k.startswith('base_model.') for k in release_weights(checkpoint))
 
 
 def _strip(state_dict, prefix):

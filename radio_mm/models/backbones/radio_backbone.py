@@ -185,11 +185,12 @@ def load_backbone_checkpoint(backbone, filename, prefix=None):
     """Load a backbone's weights from ``filename`` strictly, with errors that say the fix."""
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from ..official_checkpoint import convert_official_state_dict, is_official_checkpoint
+    from ..official_checkpoint import (convert_official_state_dict, is_official_checkpoint,
+                                       release_weights)
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
     if is_official_checkpoint(checkpoint):
-        state_dict = checkpoint.get('state_dict_ema') or checkpoint['state_dict']
-        state_dict = convert_official_state_dict(checkpoint['args'], state_dict, [])
+        state_dict = convert_official_state_dict(checkpoint['args'],
+                                                 release_weights(checkpoint), [])
         prefix = 'backbone.'
     else:
         state_dict = checkpoint.get('state_dict', checkpoint)

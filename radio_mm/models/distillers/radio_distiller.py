@@ -13,7 +13,6 @@ resolutions; the paper gives SAM its own high-resolution partition, sec. 4.3):
 import copy
 import random
 
-import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
@@ -22,14 +21,7 @@ from torch import nn
 from radio_mm.registry import MODELS
 from ..losses import cosine_distance
 from ..radio_model import tokens_to_nchw
-
-
-def resize_images(images, size):
-    """(B, 3, H, W) in [0, 1] -> (B, 3, *size), anti-aliased."""
-    if tuple(images.shape[-2:]) == tuple(size):
-        return images
-    return F.interpolate(images, size=tuple(size), mode='bilinear', align_corners=False,
-                         antialias=True)
+from ..teachers.base_teacher import resize_images
 
 
 class Partition:
@@ -195,7 +187,7 @@ class RADIODistiller(BaseModel):
         losses = {}
         for partition, part in zip(self.partitions, self.split_batch(images.shape[0])):
             x = images[part]
-            radio = self.student.forward_backbone(resize_images(x, partition.resolution(step)))
+            radio = self.student.forward_backbone(resize_images(x, partition.resolution(step), 'bilinear'))
             for name in partition.teachers:
                 losses.update(self._teacher_losses(name, x, radio))
         return losses
