@@ -17,7 +17,8 @@ from radio_mm.registry import MODELS
 META_KEY = 'radio_model'
 
 
-def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights_only=True):
+def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights_only=True,
+                deploy=False):
     """Build a RADIOModel from a local checkpoint.
 
     Args:
@@ -26,6 +27,8 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
         vitdet_window_size (int | None): ViTDet windowed attention (ViT students only).
         weights_only (bool): unpickle only tensors and allow-listed classes (safe default);
             set False only for a file you trust whose ``args`` hold other objects.
+        deploy (bool): return the inference form (``switch_to_deploy()``: batch norm
+            folded, position biases and encodings precomputed); it cannot be trained.
     """
     # As the official entry point: no adaptor heads unless asked for by name.
     adaptor_names = [adaptor_names] if isinstance(adaptor_names, str) else list(
@@ -41,7 +44,7 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
     if missing or unexpected:
         raise KeyError(f'{checkpoint!r} does not match the model it describes: missing '
                        f'{missing[:8]}, unexpected {unexpected[:8]}')
-    return model.eval()
+    return model.switch_to_deploy() if deploy else model.eval()
 
 
 def _read(path, adaptor_names, weights_only):

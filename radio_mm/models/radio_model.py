@@ -62,6 +62,12 @@ class RADIOModel(BaseModule):
         self.input_conditioner = nn.Identity()
         return conditioner
 
+    def switch_to_deploy(self):
+        """The backbone's inference form (:meth:`RADIOBackbone.switch_to_deploy`; official
+        NVlabs/RADIO name); the model stays in eval mode and refuses training."""
+        self.backbone.switch_to_deploy()
+        return self.eval()
+
     def forward_backbone(self, x):
         """[0, 1] images -> :class:`RadioFeatures` before adaptors."""
         return self.backbone.forward_radio(self.input_conditioner(x))

@@ -7,6 +7,7 @@ follow NVlabs/RADIO `radio/vit_patch_generator.py` and `radio/cls_token.py`, so 
 official `base_model.patch_generator.*` weights load unchanged.
 """
 import math
+from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,8 @@ from torch import nn
 # Train-time crop ranges of NVlabs/RADIO `ViTPatchGenerator._get_pos_embeddings`.
 MIN_CROP_SCALE = math.sqrt(0.1)
 MAX_LOG_ASPECT = -math.log(3 / 4)
+# Patch grids whose deploy-time position encodings are kept (a few MiB each at ViT-H).
+POSITION_CACHE_SIZE = 16
 
 
 def num_register_tokens(num_summary, register_multiple=None, num_registers=None):
@@ -29,6 +32,11 @@ def num_register_tokens(num_summary, register_multiple=None, num_registers=None)
     if register_multiple:
         return register_multiple - (num_summary % register_multiple)
     return 0
+
+
+def _tracing():
+    return (torch.jit.is_tracing() or torch.compiler.is_compiling()
+            or torch.onnx.is_in_onnx_export())
 
 
 class SummaryTokens(nn.Module):
@@ -76,6 +84,17 @@ class CPEPatchGenerator(nn.Module):
         self.pos_embed = nn.Parameter(
             torch.randn(1, self.grid_size**2, embed_dims) * embed_dims**-0.5)
         self.cls_token = SummaryTokens(embed_dims, num_summary, num_registers)
+        self.position_cache = None  # grid (h, w) -> encoding, once switched to deploy
+
+    def switch_to_deploy(self):
+        """Keep the eval position encoding of each patch grid instead of resizing the full
+        grid on every call (it depends on the input size only)."""
+        self.position_cache = OrderedDict()
+
+    def _apply(self, fn, *args, **kwargs):
+        if self.position_cache:  # .to() / .half(): cached encodings must follow pos_embed
+            self.position_cache.clear()
+        return super()._apply(fn, *args, **kwargs)
 
     @property
     def num_prefix_tokens(self):
@@ -91,20 +110,41 @@ class CPEPatchGenerator(nn.Module):
 
     def position_encoding(self, batch_size, hw):
         """Position encoding for a patch grid ``hw``: (1 or B, h*w, C)."""
+        if not self.training:
+            # Traced or compiled graphs keep sizes symbolic: no lookup keyed by them.
+            if self.position_cache is not None and not _tracing():
+                return self._cached_position_encoding(hw)
+            return self.position_encoding_eval(hw)
         g = self.grid_size
-        if hw == (g, g):
-            pos = self.pos_embed
+        if hw == (g, g) or not self.cpe_train_crop:
+            pos = self.position_encoding_eval(hw)
         else:
             grid = self.pos_embed.reshape(1, g, g, -1).permute(0, 3, 1, 2)
-            if self.training and self.cpe_train_crop:
-                grid = self._random_crops(grid, batch_size, hw)
-            else:
-                grid = self._resize_and_crop(grid, hw)
-            pos = grid.flatten(2).transpose(1, 2)
-        if self.training and self.pos_dropout > 0:
+            pos = self._random_crops(grid, batch_size, hw).flatten(2).transpose(1, 2)
+        if self.pos_dropout > 0:
             keep = torch.rand(batch_size, 1, 1, device=pos.device) > self.pos_dropout
             pos = pos * keep.to(pos.dtype)
         return pos
+
+    def _cached_position_encoding(self, hw):
+        hw = tuple(int(s) for s in hw)
+        pos = self.position_cache.get(hw)
+        if pos is None:
+            with torch.no_grad():
+                self.position_cache[hw] = pos = self.position_encoding_eval(hw)
+            while len(self.position_cache) > POSITION_CACHE_SIZE:
+                self.position_cache.popitem(last=False)
+        else:
+            self.position_cache.move_to_end(hw)
+        return pos
+
+    def position_encoding_eval(self, hw):
+        """The deterministic (eval) encoding of grid ``hw``: (1, h*w, C)."""
+        g = self.grid_size
+        if hw == (g, g):
+            return self.pos_embed
+        grid = self.pos_embed.reshape(1, g, g, -1).permute(0, 3, 1, 2)
+        return self._resize_and_crop(grid, hw).flatten(2).transpose(1, 2)
 
     @staticmethod
     def _resize_and_crop(grid, hw):

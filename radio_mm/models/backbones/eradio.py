@@ -15,6 +15,7 @@ from timm.layers import trunc_normal_
 from torch import nn
 
 from radio_mm.registry import MODELS
+from ..utils.deploy import fuse_all_conv_norm_act
 from .eradio_blocks import (AttentionStage, ContinuousPositionBias, ConvStage, HiResNeck,
                             Stem)
 from .radio_backbone import RADIOBackbone, RadioFeatures
@@ -172,8 +173,25 @@ class ERADIO(RADIOBackbone):
             return NUM_LEVELS + 1
         return NUM_LEVELS + 2
 
+    def _switch_to_deploy(self):
+        """Batch norm folded into every conv (official ``switch_to_deploy`` folds the conv
+        blocks' only, not the neck's); the position-bias MLPs evaluated once; the residual
+        ``x + pre_conv(x)`` folded into the conv; channels-last weights, which mkldnn's
+        convolutions run faster and which make the NCHW <-> token-layout changes views."""
+        fuse_all_conv_norm_act(self)
+        for module in self.modules():
+            if module is not self and hasattr(module, 'switch_to_deploy'):
+                module.switch_to_deploy()
+        if self._deploy_channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    # benchmarks/README.md measures the deploy form with and without channels-last.
+    _deploy_channels_last = True
+
     def _forward(self, x, out_indices):
         with_cp = self.with_cp and self.training and torch.is_grad_enabled()
+        if self.deployed and self._deploy_channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         x = self.patch_embed(x)
         maps = []
         for level in self.levels:

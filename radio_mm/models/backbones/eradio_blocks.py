@@ -17,6 +17,8 @@ from timm.models.vision_transformer_sam import window_partition, window_unpartit
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from ..utils.deploy import add_identity_to_conv, fuse_all_conv_norm_act, fuse_conv_norm
+
 
 def conv_bn(in_channels, out_channels, kernel_size=1, stride=1, act_layer=None):
     """Bias-free conv, BatchNorm, optional activation; keys ``conv.*``, ``bn.*`` (official
@@ -102,8 +104,14 @@ class ContinuousPositionBias(nn.Module):
         self.register_buffer('relative_position_index', gen_relative_position_index(window),
                              persistent=False)
 
+    def switch_to_deploy(self):
+        """Compute the bias once: it depends only on the window (official ``deploy``)."""
+        self.register_buffer('deploy_bias', self.forward(), persistent=False)
+
     def forward(self):
         """-> (1, heads, N, N) additive attention bias, N = window_size**2."""
+        if hasattr(self, 'deploy_bias'):
+            return self.deploy_bias
         table = self.cpb_mlp(self.relative_coords_table).view(-1, self.num_heads)
         n = self.window_size**2
         bias = table[self.relative_position_index.view(-1)].view(n, n, self.num_heads)
@@ -157,6 +165,7 @@ class SubsampledWindowBlock(nn.Module):
             self.upsample_op = nn.ConvTranspose2d(dims, dims, r, stride=r)
         else:
             self.pre_conv = conv_bn(dims, dims, 3)
+        self.pre_conv_has_residual = r == 1  # until switch_to_deploy folds it in
         self.norm1 = nn.LayerNorm(dims)
         self.attn = WindowAttention(dims, num_heads, window_size, pretrained_window_size,
                                     cpb_mlp_hidden)
@@ -164,13 +173,21 @@ class SubsampledWindowBlock(nn.Module):
         self.mlp = Mlp(dims, 4 * dims, bias=False)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
+    def switch_to_deploy(self):
+        if self.pre_conv_has_residual:
+            fuse_all_conv_norm_act(self.pre_conv)
+            add_identity_to_conv(self.pre_conv.conv)  # x + conv(x) as one conv
+            self.pre_conv_has_residual = False
+
     def forward(self, x):
         """(B, C, H, W) -> (B, C, H, W); H and W are multiples of ratio * window."""
         skip = x
         if self.subsample_ratio > 1:
             x = self.downsample_op(x)
-        else:
+        elif self.pre_conv_has_residual:
             x = x + self.pre_conv(x)
+        else:
+            x = self.pre_conv(x)
         hw = x.shape[2:]
         windows, pad_hw = window_partition(x.permute(0, 2, 3, 1), self.window_size)
         tokens = windows.flatten(1, 2)
@@ -181,7 +198,7 @@ class SubsampledWindowBlock(nn.Module):
         x = window_unpartition(windows, self.window_size, hw, pad_hw).permute(0, 3, 1, 2)
         if self.subsample_ratio > 1:
             x = self.upsample_op(x)
-        return 0.5 * x + 0.5 * skip
+        return torch.lerp(skip, x, 0.5)  # 0.5 * x + 0.5 * skip in one pass
 
 
 class MultiResolutionBlock(nn.Module):
@@ -275,6 +292,11 @@ class NeckProjection(nn.Module):
         self.conv1 = nn.Conv2d(in_channels, in_channels, 3, padding=1, groups=in_channels)
         self.norm = nn.BatchNorm2d(in_channels)
         self.conv2 = nn.Conv2d(in_channels, out_channels, 1)
+
+    def switch_to_deploy(self):
+        if isinstance(self.norm, nn.BatchNorm2d):
+            self.conv1 = fuse_conv_norm(self.conv1, self.norm)
+            self.norm = nn.Identity()
 
     def forward(self, x):
         if self.scale > 1:

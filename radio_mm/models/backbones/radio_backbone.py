@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
 
+from ..utils.deploy import DEPLOYED_ERROR
+
 
 class RadioFeatures(NamedTuple):
     """Student outputs before the adaptors.
@@ -46,11 +48,15 @@ class RADIOBackbone(BaseModule):
         frozen_stages (int): freeze the stem and the first ``frozen_stages`` stages
             (0 or -1: none).
         with_cp (bool): gradient checkpointing of each block/stage while training.
+        deploy (bool): switch to the inference form (:meth:`switch_to_deploy`) when put in
+            eval mode, as the test loops of mm configs do; such a backbone refuses training.
     """
 
     def __init__(self, out_indices=(-1, ), out_type='featmap', pad_to_multiple=False,
-                 frozen=False, frozen_stages=-1, with_cp=False, init_cfg=None):
+                 frozen=False, frozen_stages=-1, with_cp=False, deploy=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.deploy = deploy
+        self.deployed = False
         if out_type not in OUT_TYPES:
             raise ValueError(f'out_type must be one of {OUT_TYPES}, got {out_type!r}')
         self.out_type = out_type
@@ -61,6 +67,7 @@ class RADIOBackbone(BaseModule):
         self._out_indices = tuple(out_indices) if isinstance(out_indices, (list, tuple)) \
             else (out_indices, )
         self._register_load_state_dict_pre_hook(self._unwrap_weights)
+        self._register_load_state_dict_pre_hook(self._refuse_weights_when_deployed)
 
     @staticmethod
     def _unwrap_weights(state_dict, prefix, *args):
@@ -76,6 +83,13 @@ class RADIOBackbone(BaseModule):
                 for key in wrapped:
                     state_dict[prefix + key[len(prefix + wrapper):]] = state_dict.pop(key)
                 return
+
+    def _refuse_weights_when_deployed(self, *args):
+        # mmengine's checkpoint loading is not strict: without this, the folded convs would
+        # silently keep their weights while the file's batch norms are dropped.
+        if self.deployed:
+            raise RuntimeError(DEPLOYED_ERROR.format(
+                name=type(self).__name__, what='cannot load weights saved before the switch'))
 
     def init_weights(self):
         """``init_cfg=dict(type='Pretrained', checkpoint=...)`` loads strictly.
@@ -113,6 +127,10 @@ class RADIOBackbone(BaseModule):
 
     def _forward(self, x, out_indices):
         """(B, 3, H, W) with H, W multiples -> (RadioFeatures, [NCHW map per out index])."""
+        raise NotImplementedError
+
+    def _switch_to_deploy(self):
+        """Rewrite the modules into their inference form (in eval mode, under no_grad)."""
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------------------
@@ -176,8 +194,30 @@ class RADIOBackbone(BaseModule):
                 param.requires_grad = False
 
     def train(self, mode=True):
+        if mode and (self.deployed or self.deploy):
+            raise RuntimeError(DEPLOYED_ERROR.format(
+                name=type(self).__name__, what='is for inference only and cannot be trained'
+            ) if self.deployed else f'{type(self).__name__}(deploy=True) is an inference '
+                'config (it folds batch norm on eval); remove deploy=True to train.')
         super().train(mode)
         self.freeze()
+        if not mode and self.deploy and not self.deployed:
+            self.switch_to_deploy()
+        return self
+
+    def switch_to_deploy(self):
+        """Switch, irreversibly, to the inference form (official NVlabs/RADIO name).
+
+        Same outputs (within 1e-4) with no per-call work that depends only on the input size:
+        batch norm folded into convolutions, position biases precomputed, layouts chosen for
+        speed (each backbone's ``_switch_to_deploy`` says what it does). Load the weights
+        first; afterwards the backbone refuses ``train()`` and ``load_state_dict``.
+        """
+        if not self.deployed:
+            nn.Module.train(self, False)
+            with torch.no_grad():
+                self._switch_to_deploy()
+            self.deployed = True
         return self
 
 
