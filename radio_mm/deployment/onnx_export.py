@@ -10,21 +10,24 @@ Which torch exporter (torch 2.14) does the work:
 * ERADIO: the TorchScript exporter (``dynamo=False``, ``dynamic_axes``). With torch 2.14.1
   the dynamo exporter fails on the windowed attention (a ``reshape`` recorded as a view
   before the attention op is decomposed), and when that is avoided it spends minutes on
-  symbolic shape arithmetic. Tracing fixes Python control flow: an attention stage resizes
-  maps that its windows do not tile (``AttentionStage.forward_blocks``), and whether it does
-  is frozen. The graph is therefore exact for sizes the windows tile, multiples of
-  :func:`eradio_size_multiple` pixels (512 for E-RADIO-L); export and checks enforce it.
-  (Window merges use ``reshape(-1, ...)``, not ``unflatten``, so the window count stays
-  symbolic in the trace.)
+  symbolic shape arithmetic. Tracing freezes Python control flow, so while tracing an
+  attention stage always resizes its map to the next multiple of its windows, with sizes
+  computed as traced integer arithmetic (``AttentionStage.forward_blocks``): the graph is
+  exact at every multiple of 32 px, like the PyTorch model. (Window merges use
+  ``reshape(-1, ...)``, not ``unflatten``, so the window count stays symbolic.)
+
+What is exported is the model's inference form (``switch_to_deploy()``: batch norm folded,
+position biases precomputed), on a copy, so that the model given stays as it was and the
+checks compare the export against it.
 
 The ONNX model takes ``images`` (B, 3, H, W) float32: RGB in [0, 1] for a RADIOModel (the
 input conditioner is inside), normalized images for a bare backbone. Outputs are NCHW maps
 (see :class:`BackboneForONNX`, :class:`RADIOModelForONNX`).
 """
-import math
 import os
 import os.path as osp
 import warnings
+from copy import deepcopy
 
 import numpy as np
 import torch
@@ -33,7 +36,6 @@ from torch import nn
 from radio_mm.models import RADIOModel
 from radio_mm.models.radio_model import tokens_to_nchw
 from radio_mm.models.backbones import ERADIO, RADIOBackbone
-from radio_mm.models.backbones.eradio_blocks import AttentionStage
 
 EXPORTERS = ('auto', 'dynamo', 'torchscript')
 DEFAULT_TOLERANCE = 1e-4  # max |onnx - torch| / max |torch|, per output
@@ -94,33 +96,39 @@ def onnx_wrapper(model):
                     f'got {type(model).__name__}')
 
 
-def eradio_size_multiple(backbone):
-    """Input sides (pixels) at which every E-RADIO attention stage's windows tile its map
-    exactly: the sizes its exported graph is exact for (module docstring, point 2)."""
-    multiple = backbone.size_multiple
-    for index, level in enumerate(backbone.levels):
-        if isinstance(level, AttentionStage):
-            stride = 4 * 2**index  # the stem is stride 4, each level halves
-            multiple = math.lcm(multiple, stride * level.map_multiple)
-    return multiple
-
-
 def export_size_multiple(model):
     """Input H and W of the exported model must be multiples of this many pixels."""
     backbone = model.backbone if isinstance(model, RADIOModel) else model
-    if isinstance(backbone, ERADIO):
-        return eradio_size_multiple(backbone)
     return backbone.size_multiple
 
 
-def check_sizes(model, sizes):
+def _nearest(step, hw, min_steps=1):
+    return tuple(max(min_steps * step, round(s / step) * step) for s in hw)
+
+
+def check_sizes(model, sizes, min_steps=1):
+    """Raise unless every (H, W) of ``sizes`` is a multiple of the model's size step with
+    at least ``min_steps`` steps per side."""
     step = export_size_multiple(model)
-    bad = [tuple(hw) for hw in sizes if hw[0] % step or hw[1] % step]
+    bad = [tuple(hw) for hw in sizes
+           if len(hw) != 2 or min(hw) < min_steps * step or hw[0] % step or hw[1] % step]
     if bad:
+        least = f'at least {min_steps * step} px and ' if min_steps > 1 else ''
         raise ValueError(
-            f'sizes {bad} are not multiples of {step} px; the exported {type(model).__name__} '
-            f'is exact only at multiples of {step} (see radio_mm/deployment/onnx_export.py). '
-            f'Use e.g. {[tuple(max(step, round(s / step) * step) for s in hw) for hw in bad]}')
+            f'sizes {bad} do not fit {type(model).__name__}: H and W must be {least}'
+            f'multiples of {step} px. Use e.g. '
+            f'{[_nearest(step, hw, min_steps) for hw in bad if len(hw) == 2]}')
+
+
+def check_export_size(model, input_hw):
+    """The traced example needs two size steps per side: the exporters treat a size of one
+    step (one patch for a ViT) as the constant 1 and the graph would not stay dynamic."""
+    step = export_size_multiple(model)
+    try:
+        check_sizes(model, [input_hw], min_steps=2)
+    except ValueError as error:
+        raise ValueError(f'{error} (the export size needs two {step} px steps per side: '
+                         'exporters freeze a side of one step to a constant)') from None
 
 
 def _pick_exporter(model, exporter):
@@ -149,9 +157,10 @@ def export_onnx(model, path, input_hw=(224, 224), batch_size=2, exporter='auto',
     """
     if batch_size < 2:
         raise ValueError('batch_size must be at least 2 so that the batch stays dynamic')
-    check_sizes(model, [input_hw])
+    onnx_wrapper(model)  # a clear TypeError for other models
+    check_export_size(model, input_hw)
     exporter = _pick_exporter(model, exporter)
-    wrapper = onnx_wrapper(model.float().cpu().eval()).eval()
+    wrapper = onnx_wrapper(deployed_copy(model)).eval()
     images = torch.rand(batch_size, 3, *input_hw)
     names = wrapper.output_names
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
@@ -182,6 +191,14 @@ def export_onnx(model, path, input_hw=(224, 224), batch_size=2, exporter='auto',
                              input='RGB in [0, 1]' if isinstance(model, RADIOModel) else
                              'normalized RGB'))
     return dict(exporter=exporter, output_names=names, size_multiple=step)
+
+
+def deployed_copy(model):
+    """A float32 CPU copy of ``model`` in its inference form (the model is left as is)."""
+    backbone = model.backbone if isinstance(model, RADIOModel) else model
+    copy = model if backbone.deployed else deepcopy(model)
+    copy = copy.float().cpu()
+    return copy.switch_to_deploy().eval()
 
 
 def _add_metadata(path, metadata):

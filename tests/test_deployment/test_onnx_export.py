@@ -1,4 +1,7 @@
-"""ONNX export with dynamic sizes, checked against PyTorch by onnxruntime at two sizes."""
+"""ONNX export with dynamic sizes, checked against PyTorch by onnxruntime at several sizes."""
+import runpy
+import sys
+
 import onnx
 import pytest
 import torch
@@ -9,7 +12,8 @@ from radio_mm.registry import MODELS
 
 TINY_VIT = dict(type='RADIOViT', arch=dict(embed_dims=32, num_layers=3, num_heads=2),
                 cpe_max_size=256, num_summary_tokens=2, register_multiple=4)
-# Attention windows of 2 tokens, subsampled 2x at stride 16: they tile 64 px multiples.
+# Attention windows of 2 tokens, subsampled 2x at stride 16: they tile 64 px multiples; other
+# multiples of 32 px are resized inside the graph.
 TINY_ERADIO = dict(type='ERADIO', arch=dict(
     stem_channels=8, base_channels=8, depths=(1, 1, 1, 1), num_heads=(1, 1, 2, 2),
     window_sizes=(None, None, 2, 2), sr_ratios=(1, 1, (2, 1), 1), neck_channels=32))
@@ -36,17 +40,53 @@ def test_radio_vit_with_cpe_and_windows(tmp_path):
     assert rows[('features', 96, 64)]['shape'] == [2, 32, 6, 4]
 
 
-def test_eradio(tmp_path):
+def test_eradio_deployed_with_dynamic_height_and_width(tmp_path):
     torch.manual_seed(0)
     eradio = MODELS.build(TINY_ERADIO)
-    assert export_size_multiple(eradio) == 64
-    info, rows = export_and_check(eradio, tmp_path / 'eradio.onnx', (128, 128), (64, 192))
-    assert info['exporter'] == 'torchscript'
-    assert rows[('features', 64, 192)]['shape'] == [2, 32, 4, 12]
-    metadata = {p.key: p.value for p in onnx.load(tmp_path / 'eradio.onnx').metadata_props}
-    assert metadata['radio_mm.size_multiple'] == '64'
-    with pytest.raises(ValueError, match='not multiples of 64'):
-        check_onnx(eradio, str(tmp_path / 'eradio.onnx'), [(96, 96)])
+    randomize_batch_norms(eradio)
+    assert export_size_multiple(eradio) == 32
+    path = tmp_path / 'eradio.onnx'
+    info = export_onnx(eradio, str(path), (128, 128))
+    assert info['exporter'] == 'torchscript' and not eradio.deployed  # a deployed copy
+    # 96 x 160 and 160 x 96: maps the windows do not tile (resized inside the graph).
+    rows = check_onnx(eradio, str(path), [(128, 128), (96, 160), (160, 96)])
+    shapes = {(r['output'], r['height'], r['width']): r['shape'] for r in rows}
+    assert shapes[('features', 96, 160)] == [2, 32, 6, 10]
+    assert shapes[('features', 160, 96)] == [2, 32, 10, 6]
+    graph = onnx.load(path)
+    assert not any(n.op_type == 'BatchNormalization' for n in graph.graph.node)  # folded
+    metadata = {p.key: p.value for p in graph.metadata_props}
+    assert metadata['radio_mm.size_multiple'] == '32'
+    with pytest.raises(ValueError, match='multiples of 32'):
+        check_onnx(eradio, str(path), [(80, 96)])
+
+
+def randomize_batch_norms(model):
+    """Non-trivial running statistics, so that folding them is tested."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+
+
+@pytest.mark.parametrize('config, size', [(TINY_VIT, (16, 64)), (TINY_ERADIO, (64, 32))])
+def test_one_step_export_size_is_refused_before_writing(tmp_path, config, size):
+    path = tmp_path / 'model.onnx'
+    with pytest.raises(ValueError, match='two .* steps per side'):
+        export_onnx(MODELS.build(config), str(path), size)
+    assert not path.exists()
+
+
+def test_export_tool_validates_check_sizes_before_writing(tmp_path, repo_root, monkeypatch,
+                                                          capsys):
+    out = tmp_path / 'sub' / 'vit.onnx'
+    monkeypatch.setattr(sys, 'argv', [
+        'export_onnx.py', repr(TINY_VIT), '--size', '64', '64', '--check-size', '100', '64',
+        '--out', str(out)])
+    with pytest.raises(SystemExit, match=r'--check-size.*\(100, 64\).*multiples of 16 px.*'
+                       r'\(96, 64\)'):
+        runpy.run_path(f'{repo_root}/tools/deployment/export_onnx.py', run_name='__main__')
+    assert not out.parent.exists()
 
 
 def test_radio_model_with_adaptors(tmp_path, repo_root):

@@ -8,7 +8,10 @@ it against PyTorch with onnxruntime at the export size and at other sizes.
 
 MODEL is a checkpoint (official release or radio_mm; loaded with radio_model, conditioner
 inside: the ONNX input is RGB in [0, 1]) or a backbone config (random weights unless its
-init_cfg loads some; the input is normalized RGB). Exits non-zero when the largest relative
+init_cfg loads some; the input is normalized RGB). The model's inference form
+(``switch_to_deploy()``) is exported and checked against the model as loaded. Sizes are
+validated before anything is written: multiples of the size step (32 px for E-RADIO, the
+patch size for a ViT), and two steps per side at least for --size. Exits non-zero when the largest relative
 error (max |onnx - torch| / max |torch|) of any output exceeds --tolerance.
 """
 import argparse
@@ -16,7 +19,8 @@ import sys
 
 from radio_mm.analysis import build_model
 from radio_mm.apis import radio_model
-from radio_mm.deployment import check_onnx, export_onnx
+from radio_mm.deployment import (check_export_size, check_onnx, check_sizes, export_onnx,
+                                 export_size_multiple)
 from radio_mm.deployment.onnx_export import DEFAULT_TOLERANCE, EXPORTERS
 
 CHECKPOINT_SUFFIXES = ('.pth', '.pt', '.tar', '.ckpt')
@@ -48,12 +52,17 @@ def main():
         if args.adaptors:
             sys.exit('--adaptors needs a checkpoint: a bare backbone has no adaptor heads')
         model = build_model(args.model)
-    info = export_onnx(model, args.out, tuple(args.size), args.batch_size, args.exporter,
-                       args.opset)
-    step = info['size_multiple']
+    step = export_size_multiple(model)
     # By default a larger, differently shaped size: it catches sides swapped or frozen.
     default_check = [max(step, round(f * s / step) * step) for f, s in zip((1.5, 1.25), args.size)]
     sizes = [tuple(args.size)] + [tuple(s) for s in args.check_size or [default_check]]
+    try:  # every size is validated before anything is written
+        check_export_size(model, tuple(args.size))
+        check_sizes(model, sizes)
+    except ValueError as error:
+        sys.exit(f'--size/--check-size: {error}')
+    info = export_onnx(model, args.out, tuple(args.size), args.batch_size, args.exporter,
+                       args.opset)
     print(f"exported {args.out} with the {info['exporter']} exporter; outputs "
           f"{info['output_names']}; H and W must be multiples of {step}")
     try:

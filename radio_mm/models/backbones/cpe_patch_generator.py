@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from ..utils.deploy import is_tracing
+
 # Train-time crop ranges of NVlabs/RADIO `ViTPatchGenerator._get_pos_embeddings`.
 MIN_CROP_SCALE = math.sqrt(0.1)
 MAX_LOG_ASPECT = -math.log(3 / 4)
@@ -32,11 +34,6 @@ def num_register_tokens(num_summary, register_multiple=None, num_registers=None)
     if register_multiple:
         return register_multiple - (num_summary % register_multiple)
     return 0
-
-
-def _tracing():
-    return (torch.jit.is_tracing() or torch.compiler.is_compiling()
-            or torch.onnx.is_in_onnx_export())
 
 
 class SummaryTokens(nn.Module):
@@ -112,7 +109,8 @@ class CPEPatchGenerator(nn.Module):
         """Position encoding for a patch grid ``hw``: (1 or B, h*w, C)."""
         if not self.training:
             # Traced or compiled graphs keep sizes symbolic: no lookup keyed by them.
-            if self.position_cache is not None and not _tracing():
+            if (self.position_cache is not None and not is_tracing()
+                    and not torch.compiler.is_compiling()):
                 return self._cached_position_encoding(hw)
             return self.position_encoding_eval(hw)
         g = self.grid_size

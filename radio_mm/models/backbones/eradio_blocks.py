@@ -6,7 +6,6 @@ FasterViT, Swin and YOLOv8 parts. Attribute names follow NVlabs/RADIO
 `radio/eradio_model.py` (commit c0f3701; line numbers below refer to it), so the official
 ``base_model.*`` weights load after a prefix strip; the maths is that file's eval path.
 """
-import math
 from collections import OrderedDict
 
 import torch
@@ -17,7 +16,8 @@ from timm.models.vision_transformer_sam import window_partition, window_unpartit
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from ..utils.deploy import add_identity_to_conv, fuse_all_conv_norm_act, fuse_conv_norm
+from ..utils.deploy import (add_identity_to_conv, fuse_all_conv_norm_act, fuse_conv_norm,
+                            is_tracing)
 
 
 def conv_bn(in_channels, out_channels, kernel_size=1, stride=1, act_layer=None):
@@ -270,14 +270,18 @@ class AttentionStage(Stage):
             for i in range(depth)])
 
     def forward_blocks(self, x, with_cp):
-        hw = tuple(x.shape[2:])
+        hw = x.shape[2:]
         m = self.map_multiple
-        tiled = tuple(math.ceil(s / m) * m for s in hw)
-        if tiled != hw:
+        # Integer arithmetic on sizes, not math.ceil: a trace records it, so an exported
+        # graph resizes correctly at every input size (always resizing when tracing;
+        # a nearest resize to the same size is exact).
+        tiled = tuple((s + m - 1) // m * m for s in hw)
+        resize = is_tracing() or tiled != tuple(hw)
+        if resize:
             x = F.interpolate(x, size=tiled, mode='nearest')
         for block in self.blocks:
             x = run_checkpointed(block, x, with_cp)
-        if tiled != hw:
+        if resize:
             x = F.interpolate(x, size=hw, mode='nearest')
         return x
 

@@ -18,6 +18,13 @@ DEPLOYED_ERROR = (
     'without deploy=True / switch_to_deploy() to train it or load other weights.')
 
 
+def is_tracing():
+    """True while a TorchScript trace or an ONNX export records the forward: Python
+    decisions on sizes are frozen into the graph then, so size-dependent code must be
+    written as traced tensor arithmetic (and lookups keyed by sizes be skipped)."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+
+
 def fuse_conv_norm(conv, norm):
     """A conv with ``norm`` (an eval-mode BatchNorm2d) folded into its weight and bias."""
     if norm.training:
