@@ -1,10 +1,12 @@
 """Speed of the RADIO students against their references, and of one distillation step.
 
-    python benchmarks/bench_students.py            # full: ~3 min on 2 CPU cores
+    python benchmarks/bench_students.py            # full: ~4 min on 2 idle CPU cores
     python benchmarks/bench_students.py --quick    # fewer runs: checks, provisional numbers
     python benchmarks/bench_students.py --parts vit_b eradio --device cuda --dtype bf16
+    python benchmarks/bench_students.py --parts official --official-src ../RADIO
 
-Parts, each written to benchmarks/results/<part>.json with the machine description:
+Parts, each written to work_dirs/benchmarks/<part>.json with the machine description
+(``--update-results`` writes the tracked benchmarks/results/ instead):
 
 * ``vit_b``: RADIOViT-B/16 (configs/distill/radio_vitb.py: 2 summary tokens + 6 registers)
   against timm's ViT-B/16 (1 class token) and a token-matched timm ViT-B/16 (1 class token +
@@ -12,9 +14,15 @@ Parts, each written to benchmarks/results/<part>.json with the machine descripti
   cost should only be its 7 extra prefix tokens (204 vs 197 tokens at 224 px, 1032 vs 1025
   at 512 px) and the CPE grid resize (a bilinear resize of a 128 x 128 x 768 grid per call,
   where timm resizes a 14 x 14 one). Target: RADIO / timm <= 1.05.
-* ``eradio``: E-RADIO-L against RADIO ViT-H/16 at 512 x 512 (and ViT-H at 432, the paper's
-  comparison, in the full run). AM-RADIO reports 468 vs 158 images/s on a GPU at those
-  sizes; target E-RADIO-L >= 4x ViT-H at matched resolution.
+* ``eradio``: E-RADIO-L against RADIO ViT-H/16 at 512 x 512, both in their inference form
+  (``switch_to_deploy()``), with E-RADIO-L's eval form beside them (and ViT-H at 432, the
+  paper's comparison, in the full run). AM-RADIO reports 468 vs 158 images/s on a GPU at
+  those sizes; target E-RADIO-L >= 4x ViT-H at matched resolution.
+* ``official`` (needs ``--official-src``, a checkout of NVlabs/RADIO, imported from there at
+  run time): E-RADIO-L and ViT-B/16 at 512 px, radio_mm's deploy form against the official
+  ``switch_to_deploy()`` form, both loaded from one release-layout checkpoint written by
+  the official code with random weights (benchmarks/official_radio.py); outputs compared.
+  Targets: E-RADIO-L >= 1.3x and ViT-B/16 >= 1.05x the official speed, outputs within 1e-4.
 * ``distill``: one distillation step (loss and backward, no optimizer update) of
   configs/distill/radio_demo.py, and of the ViT-B student with ViT-L/H-shaped teachers
   (random weights: CLIP ViT-H/14 at 224 px, DINOv2 ViT-L/14-reg4 at 224 px, a SAM ViT-L
@@ -24,7 +32,7 @@ Parts, each written to benchmarks/results/<part>.json with the machine descripti
 
 Timing interleaves the compared models call by call and reports medians; FLOPs are counted
 on meta tensors (exact, free of timing noise), so measured ratios can be read against the
-FLOP ratios.
+FLOP ratios. The peak memory of one forward of each model is measured apart from the timing.
 """
 import argparse
 import json
@@ -37,12 +45,16 @@ import torch
 
 from radio_mm.analysis import (benchmark_distill_step, build_model, load_model_cfg,
                                machine_info)
-from radio_mm.analysis.benchmark import autocast, meta_flops, summarize, time_interleaved
+from radio_mm.analysis.benchmark import (PeakMemory, autocast, meta_flops, summarize,
+                                         time_interleaved)
+from radio_mm.apis import radio_model
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-RESULTS_DIR = osp.join(REPO_ROOT, 'benchmarks', 'results')
+RESULTS_DIR = osp.join(REPO_ROOT, 'benchmarks', 'results')  # tracked: --update-results only
+DEFAULT_OUT_DIR = osp.join(REPO_ROOT, 'work_dirs', 'benchmarks')
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'distill')
-PARTS = ('vit_b', 'eradio', 'distill')
+PARTS = ('vit_b', 'eradio', 'distill', 'official')
+DEFAULT_PARTS = ('vit_b', 'eradio', 'distill')
 VIT_B_STUDENT = osp.join(CONFIGS, 'radio_vitb.py:model.student.backbone')
 VIT_H_STUDENT = osp.join(CONFIGS, 'radio_vith.py:model.student.backbone')
 ERADIO_STUDENT = osp.join(CONFIGS, 'eradio_l.py:model.student.backbone')
@@ -60,17 +72,32 @@ LARGE_TEACHERS = [
 ]
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='benchmark the RADIO students')
     parser.add_argument('--quick', action='store_true',
                         help='fewer runs and no ViT-H at 432 px: a check, not a measurement')
-    parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS))
+    parser.add_argument('--parts', nargs='+', choices=PARTS,
+                        help=f'default: {" ".join(DEFAULT_PARTS)}, and official with '
+                        '--official-src')
+    parser.add_argument('--official-src', metavar='DIR',
+                        help='a checkout of NVlabs/RADIO to compare against (part official)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16'], default='fp32',
                         help='fp32 on CPU (no native bf16 on most CPUs)')
     parser.add_argument('--threads', type=int, help='torch CPU threads')
-    parser.add_argument('--out-dir', default=RESULTS_DIR)
-    return parser.parse_args()
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument('--out-dir', default=DEFAULT_OUT_DIR,
+                     help='where <part>.json go (default: work_dirs/benchmarks)')
+    out.add_argument('--update-results', action='store_true',
+                     help='write the tracked benchmarks/results/ (the README\'s numbers)')
+    args = parser.parse_args(argv)
+    if args.update_results:
+        args.out_dir = RESULTS_DIR
+    if args.parts is None:
+        args.parts = list(DEFAULT_PARTS) + (['official'] if args.official_src else [])
+    if 'official' in args.parts and not args.official_src:
+        parser.error('part official needs --official-src DIR (a checkout of NVlabs/RADIO)')
+    return args
 
 
 def timm_vit_b(prefix_tokens=1):
@@ -79,10 +106,12 @@ def timm_vit_b(prefix_tokens=1):
                              dynamic_img_size=True, reg_tokens=prefix_tokens - 1)
 
 
-def compare(models, hw, args, warmup, runs):
-    """Time ``models`` (name -> (build, call)) in turns at ``hw``; rows with FLOPs."""
+def compare(models, hw, args, warmup, runs, built=None):
+    """Time ``models`` (name -> (build, call)) in turns at ``hw``; rows with FLOPs and the
+    peak memory of one forward. ``built`` (name -> model) skips building those."""
     device = torch.device(args.device)
-    built = {name: build().to(device).eval() for name, (build, _) in models.items()}
+    built = {name: (built or {}).get(name) or build() for name, (build, _) in models.items()}
+    built = {name: model.to(device).eval() for name, model in built.items()}
     images = torch.rand(1, 3, *hw, device=device)
 
     def forward(model, call):
@@ -95,12 +124,20 @@ def compare(models, hw, args, warmup, runs):
     seconds = time_interleaved(calls, device, warmup, runs, progress=True)
     rows = {}
     for name, (build, call) in models.items():
+        with PeakMemory(device) as memory:
+            calls[name]()
         rows[name] = dict(height=hw[0], width=hw[1], batch_size=1, dtype=args.dtype,
                           device=str(device), warmup=warmup, runs=runs,
                           **summarize(seconds[name], 1),
                           gflops_per_image=meta_flops(build, hw, call=call) / 1e9,
-                          params_m=sum(p.numel() for p in built[name].parameters()) / 1e6)
+                          params_m=sum(p.numel() for p in built[name].parameters()) / 1e6,
+                          peak_memory_mib=memory.peak_mib, memory_metric=memory.metric)
     return rows
+
+
+def deployed(spec):
+    """A builder of the backbone ``spec`` in its inference form (``switch_to_deploy()``)."""
+    return lambda: build_model(spec).switch_to_deploy()
 
 
 def radio_call(model, images):
@@ -137,17 +174,24 @@ def bench_vit_b(args):
 def bench_eradio(args):
     warmup, runs = (0, 1) if args.quick else (1, 3)
     models = {
-        'eradio_l': (lambda: build_model(ERADIO_STUDENT), radio_call),
-        'radio_vit_h16': (lambda: build_model(VIT_H_STUDENT), radio_call),
+        'eradio_l': (deployed(ERADIO_STUDENT), radio_call),
+        'radio_vit_h16': (deployed(VIT_H_STUDENT), radio_call),
+        'eradio_l_eval_form': (lambda: build_model(ERADIO_STUDENT), radio_call),
     }
     rows = compare(models, (512, 512), args, warmup, runs)
     eradio, vith = rows['eradio_l'], rows['radio_vit_h16']
-    result = dict(models_512px=rows, speedup_512px=vith['latency_ms'] / eradio['latency_ms'],
+    result = dict(models_512px=rows, form='deploy (switch_to_deploy)',
+                  speedup_512px=vith['latency_ms'] / eradio['latency_ms'],
+                  deploy_speedup_eradio_l=(rows['eradio_l_eval_form']['latency_ms']
+                                           / eradio['latency_ms']),
                   flops_ratio_512px=vith['gflops_per_image'] / eradio['gflops_per_image'],
                   paper_gpu_images_per_s=dict(eradio_l_512px=468, vit_h16_432px=158))
-    print(f"E-RADIO-L {eradio['latency_ms']:.0f} ms vs ViT-H/16 {vith['latency_ms']:.0f} ms at "
-          f"512 px: x{result['speedup_512px']:.2f} (FLOPs x{result['flops_ratio_512px']:.2f}); "
-          'target >= 4')
+    print(f"deploy forms at 512 px: E-RADIO-L {eradio['latency_ms']:.0f} ms "
+          f"({eradio['peak_memory_mib']:.0f} MiB) vs ViT-H/16 {vith['latency_ms']:.0f} ms "
+          f"({vith['peak_memory_mib']:.0f} MiB): x{result['speedup_512px']:.2f} "
+          f"(FLOPs x{result['flops_ratio_512px']:.2f}); target >= 4. E-RADIO-L eval form "
+          f"{rows['eradio_l_eval_form']['latency_ms']:.0f} ms "
+          f"(deploy x{result['deploy_speedup_eradio_l']:.2f})")
     if not args.quick:
         vith_432 = compare({'radio_vit_h16': models['radio_vit_h16']}, (432, 432), args, 1,
                            runs)['radio_vit_h16']
@@ -155,6 +199,53 @@ def bench_eradio(args):
                       speedup_eradio512_over_vith432=vith_432['latency_ms'] / eradio['latency_ms'])
         print(f"paper setting (E-RADIO-L 512 px vs ViT-H/16 432 px): "
               f"x{result['speedup_eradio512_over_vith432']:.2f} (paper, GPU: x{468 / 158:.2f})")
+    return result
+
+
+def output_errors(ours, theirs):
+    """Largest |ours - theirs| / max |theirs| of the backbone summary and features."""
+    return {name: ((a.float() - b.float()).abs().max() / b.float().abs().max()).item()
+            for name, a, b in (('summary', ours.summary, theirs.summary),
+                               ('features', ours.features, theirs.features))}
+
+
+def bench_official(args):
+    """radio_mm's deploy form against the official one on one checkpoint (module docstring)."""
+    import tempfile
+
+    from official_radio import load_official, write_release_checkpoint
+    warmup, runs = (1, 2) if args.quick else (2, 7)
+    targets = dict(eradio_l=1.3, vit_b16=1.05)
+    result = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for student, target in targets.items():
+            path = write_release_checkpoint(args.official_src, student,
+                                            osp.join(tmp, f'{student}.pth.tar'))
+            built = dict(official=load_official(args.official_src, path),
+                         radio_mm=radio_model(path, deploy=True))
+            eval_form = radio_model(path)
+            images = torch.rand(1, 3, 512, 512)
+            with torch.inference_mode():
+                outputs = {name: model(images) for name, model in built.items()}
+                reference = eval_form(images)
+            del eval_form
+            # FLOPs are counted on radio_mm's model for both: the same maths.
+            counted = lambda: radio_model(path, deploy=True)  # noqa: E731
+            models = {name: (counted, lambda m, x: m(x)) for name in built}
+            rows = compare(models, (512, 512), args, warmup, runs, built=built)
+            speedup = rows['official']['latency_ms'] / rows['radio_mm']['latency_ms']
+            result[student] = dict(
+                models_512px=rows, speedup=speedup, target=target,
+                errors_vs_official=output_errors(outputs['radio_mm'], outputs['official']),
+                deploy_errors_vs_eval_form=output_errors(outputs['radio_mm'], reference))
+            print(f"{student} at 512 px, deploy forms: radio_mm "
+                  f"{rows['radio_mm']['latency_ms']:.0f} ms "
+                  f"({rows['radio_mm']['peak_memory_mib']:.0f} MiB), official "
+                  f"{rows['official']['latency_ms']:.0f} ms "
+                  f"({rows['official']['peak_memory_mib']:.0f} MiB): x{speedup:.2f} "
+                  f"(target >= {target}); max relative error vs official "
+                  f"{max(result[student]['errors_vs_official'].values()):.1e}")
+            del built
     return result
 
 
@@ -195,16 +286,19 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     os.makedirs(args.out_dir, exist_ok=True)
-    benches = dict(vit_b=bench_vit_b, eradio=bench_eradio, distill=bench_distill)
+    benches = dict(vit_b=bench_vit_b, eradio=bench_eradio, distill=bench_distill,
+                   official=bench_official)
     total = time.perf_counter()
     for part in args.parts:
+        load_before = os.getloadavg()  # other jobs on the machine show here
         start = time.perf_counter()
         result = benches[part](args)
         elapsed = time.perf_counter() - start
         path = osp.join(args.out_dir, f'{part}.json')
         with open(path, 'w') as f:
             json.dump(dict(part=part, quick=args.quick, seconds=elapsed,
-                           load_average=os.getloadavg(), machine=machine_info(args.device),
+                           load_average_before=load_before, load_average=os.getloadavg(),
+                           machine=machine_info(args.device),
                            results=result), f, indent=2)
         print(f'{part}: {elapsed:.0f} s -> {path}')
     print(f'total {time.perf_counter() - total:.0f} s')
