@@ -23,6 +23,8 @@ Parts, each written to work_dirs/benchmarks/<part>.json with the machine descrip
   ``switch_to_deploy()`` form, both loaded from one release-layout checkpoint written by
   the official code with random weights (benchmarks/official_radio.py); outputs compared.
   Targets: E-RADIO-L >= 1.3x and ViT-B/16 >= 1.05x the official speed, outputs within 1e-4.
+* ``compile`` (not in the default run: inductor compiles C++ kernels for minutes on a CPU):
+  ``torch.compile`` of the E-RADIO-L and ViT-B/16 deploy forms against eager, at 512 px.
 * ``distill``: one distillation step (loss and backward, no optimizer update) of
   configs/distill/radio_demo.py, and of the ViT-B student with ViT-L/H-shaped teachers
   (random weights: CLIP ViT-H/14 at 224 px, DINOv2 ViT-L/14-reg4 at 224 px, a SAM ViT-L
@@ -53,7 +55,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS_DIR = osp.join(REPO_ROOT, 'benchmarks', 'results')  # tracked: --update-results only
 DEFAULT_OUT_DIR = osp.join(REPO_ROOT, 'work_dirs', 'benchmarks')
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'distill')
-PARTS = ('vit_b', 'eradio', 'distill', 'official')
+PARTS = ('vit_b', 'eradio', 'distill', 'official', 'compile')
 DEFAULT_PARTS = ('vit_b', 'eradio', 'distill')
 VIT_B_STUDENT = osp.join(CONFIGS, 'radio_vitb.py:model.student.backbone')
 VIT_H_STUDENT = osp.join(CONFIGS, 'radio_vith.py:model.student.backbone')
@@ -249,6 +251,42 @@ def bench_official(args):
     return result
 
 
+def bench_compile(args):
+    """``torch.compile`` (inductor, weights frozen as constants) of the deploy forms at
+    512 px against the same models in eager mode: compile time, latency, output error."""
+    device = torch.device(args.device)
+    warmup, runs = (1, 2) if args.quick else (1, 5)
+    images = torch.rand(1, 3, 512, 512, device=device)
+    result = {}
+    for name, spec in (('eradio_l', ERADIO_STUDENT), ('radio_vit_b16', VIT_B_STUDENT)):
+        model = build_model(spec).to(device).switch_to_deploy()
+        compiled = torch.compile(model.forward_radio, options=dict(freezing=True))
+
+        def call(fn):
+            def run():
+                with torch.inference_mode(), autocast(device, args.dtype):
+                    return fn(images)
+            return run
+
+        calls = dict(eager=call(model.forward_radio), compiled=call(compiled))
+        start = time.perf_counter()
+        got = calls['compiled']()  # compiles
+        compile_s = time.perf_counter() - start
+        expected = calls['eager']()
+        seconds = time_interleaved(calls, device, warmup, runs, progress=True)
+        rows = {k: summarize(v, 1) for k, v in seconds.items()}
+        result[name] = dict(compile_s=compile_s, models_512px=rows,
+                            speedup=rows['eager']['latency_ms'] / rows['compiled']['latency_ms'],
+                            errors_vs_eager=output_errors(got, expected))
+        print(f"{name} deploy form at 512 px: eager {rows['eager']['latency_ms']:.0f} ms, "
+              f"compiled {rows['compiled']['latency_ms']:.0f} ms "
+              f"(x{result[name]['speedup']:.2f}; compiling took {compile_s:.0f} s); max "
+              f"relative error {max(result[name]['errors_vs_eager'].values()):.1e}")
+        del model, compiled
+        torch._dynamo.reset()
+    return result
+
+
 def large_teacher_distiller():
     backbone, _ = load_model_cfg(VIT_B_STUDENT)
     return build_model(dict(
@@ -287,7 +325,7 @@ def main():
         torch.set_num_threads(args.threads)
     os.makedirs(args.out_dir, exist_ok=True)
     benches = dict(vit_b=bench_vit_b, eradio=bench_eradio, distill=bench_distill,
-                   official=bench_official)
+                   official=bench_official, compile=bench_compile)
     total = time.perf_counter()
     for part in args.parts:
         load_before = os.getloadavg()  # other jobs on the machine show here

@@ -80,7 +80,7 @@ class ERADIO(RADIOBackbone):
             coordinates stay normalised by the arch (training) window. None keeps it.
         drop_path_rate (float): stochastic depth, increasing linearly over all blocks.
         **kwargs: out_indices, out_type, pad_to_multiple, frozen, frozen_stages, with_cp
-            (checkpoints each C2f stage and each attention block), init_cfg (see
+            (checkpoints each C2f stage and each attention block), deploy, init_cfg (see
             :class:`RADIOBackbone`).
 
     Official ``base_model.*`` weights load after stripping the prefix, e.g.

@@ -60,7 +60,7 @@ class RADIOViT(RADIOBackbone):
         cpe_train_crop (bool): random CPE crops while training.
         pos_dropout (float): drop an image's position encoding with this probability.
         **kwargs: out_indices, out_type, pad_to_multiple, frozen, frozen_stages, with_cp,
-            init_cfg (see :class:`RADIOBackbone`).
+            deploy, init_cfg (see :class:`RADIOBackbone`).
     """
 
     def __init__(self, arch='b', patch_size=16, cpe_max_size=2048, num_summary_tokens=3,
