@@ -231,9 +231,9 @@ def bench_official(args):
                 outputs = {name: model(images) for name, model in built.items()}
                 reference = eval_form(images)
             del eval_form
-            # FLOPs are counted on radio_mm's model for both: the same maths.
-            counted = lambda: radio_model(path, deploy=True)  # noqa: E731
-            models = {name: (counted, lambda m, x: m(x)) for name in built}
+            # FLOPs are counted on radio_mm's backbone for both: the same maths.
+            backbone = deployed(dict(eradio_l=ERADIO_STUDENT, vit_b16=VIT_B_STUDENT)[student])
+            models = {name: (backbone, lambda m, x: m(x)) for name in built}
             rows = compare(models, (512, 512), args, warmup, runs, built=built)
             speedup = rows['official']['latency_ms'] / rows['radio_mm']['latency_ms']
             result[student] = dict(

@@ -70,11 +70,19 @@ def write_release_checkpoint(src, student, path, seed=0):
     return path
 
 
-def load_official(src, path):
-    """The official RADIOModel for a release-layout file, in its deploy form, eval mode."""
+def load_official(src, path, hw=(512, 512)):
+    """The official RADIOModel for a release-layout file, in its deploy form, eval mode.
+
+    One eval forward at ``hw`` runs first: the official E-RADIO ``switch_to_deploy()`` marks
+    its position biases as computed (`radio/eradio_model.py` ``PosEmbMLPSwinv2D``), so
+    switching a freshly loaded model would use the checkpoint's ``relative_bias`` buffer
+    (zeros in a new model) instead of the MLP's bias.
+    """
     hubconf = import_official(src)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        model = hubconf.radio_model(version=path, progress=False)
+        model = hubconf.radio_model(version=path, progress=False).eval()
+    with torch.inference_mode():
+        model(torch.rand(1, 3, *hw))
     model.switch_to_deploy()
     return model.eval()

@@ -9,13 +9,15 @@ inputs):
 
 * CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``, minus
   ``memory_allocated`` before: tensors only, not the caching allocator's reserve.
-* CPU: the process's peak resident set size (``VmHWM``) minus its resident size before.
+* CPU: the process's peak resident set size (``VmHWM``) minus its resident size before,
+  after freed heap memory is returned to the OS (``malloc_trim``).
   Linux resets the peak when ``5`` is written to ``/proc/self/clear_refs`` (see proc(5)),
   so this is the peak of these calls alone. Where that file is missing the fallback is
   ``getrusage`` ``ru_maxrss``, a lifetime peak: the delta is then 0 unless these calls set
   a new record (``memory_metric`` says which was used). RSS counts every allocation, not
   just tensors, and is shared by all threads of the process.
 """
+import ctypes
 import os
 import platform
 import resource
@@ -63,6 +65,15 @@ def _proc_status_kib(field):
     raise OSError(f'{field} not in /proc/self/status')
 
 
+def _release_free_heap():
+    """Hand memory freed by earlier calls back to the OS (glibc ``malloc_trim``), so that a
+    forward reusing it still counts towards the peak RSS; a no-op without glibc."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class PeakMemory:
     """Context manager; afterwards ``peak_mib`` is the peak added inside it (module docstring)
     and ``metric`` names how it was measured."""
@@ -79,6 +90,7 @@ class PeakMemory:
             self._base = torch.cuda.memory_allocated(self.device)
             self.metric = 'cuda_max_memory_allocated'
             return self
+        _release_free_heap()
         try:
             with open('/proc/self/clear_refs', 'w') as f:
                 f.write('5')  # reset VmHWM to the current RSS
