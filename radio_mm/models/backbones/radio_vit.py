@@ -38,6 +38,13 @@ def default_global_blocks(num_layers, num_global=4):
                  if (period > 1 and i % period == period - 1) or i == num_layers - 1)
 
 
+def mlp_with_hidden_norm(norm_layer=None, **kwargs):
+    """timm ``Mlp`` with LayerNorm (eps 1e-5) on its hidden units, as NVlabs/RADIO's
+    `vit_huge_patch16_224_mlpnorm` adds ``nn.LayerNorm(fc1.out_features)``; timm's ``Block``
+    passes ``norm_layer=None`` to its MLP, hence the override."""
+    return Mlp(norm_layer=nn.LayerNorm, **kwargs)
+
+
 @MODELS.register_module()
 class RADIOViT(RADIOBackbone):
     """AM-RADIO ViT student.
@@ -83,7 +90,7 @@ class RADIOViT(RADIOBackbone):
         norm_layer = partial(LayerNorm, eps=1e-6)
         # Python floats (not torch.linspace) so the model also builds on the meta device.
         dpr = [drop_path_rate * i / max(self.num_layers - 1, 1) for i in range(self.num_layers)]
-        mlp_layer = partial(Mlp, norm_layer=nn.LayerNorm) if mlp_norm else Mlp
+        mlp_layer = mlp_with_hidden_norm if mlp_norm else Mlp
         self.blocks = nn.Sequential(*[
             Block(self.embed_dims, settings['num_heads'], settings['mlp_ratio'],
                   qkv_bias=qkv_bias, init_values=init_values, drop_path=dpr[i],
