@@ -137,9 +137,10 @@ def build_release(family, seed=0):
     for i, teacher in enumerate(teachers):
         out_dims = 24 + 4 * i
         up = teacher.get('fd_upsample_factor') or 1
-        if teacher.get('use_summary', True):
-            for key, value in _mlp_state(version, width, 40, out_dims, generator).items():
-                state[f'_heads.{i}.{key}'] = value
+        # Every teacher has a summary head (hubconf builds one per adaptor), even when its
+        # token is not part of the backbone summary (use_summary=False).
+        for key, value in _mlp_state(version, width, 40, out_dims, generator).items():
+            state[f'_heads.{i}.{key}'] = value
         feat_out = out_dims * (up**2 if version == 'v2' else 1)
         for key, value in _mlp_state(version, width, 40, feat_out, generator).items():
             state[f'_feature_projections.{i}.{key}'] = value
