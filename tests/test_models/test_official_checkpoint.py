@@ -164,3 +164,21 @@ def test_forward_intermediates_formats_and_errors(tmp_path, images):
         model.forward_intermediates(images, aggregation='mean')
     with pytest.raises(ValueError, match='out of range'):
         model.forward_intermediates(images, indices=[5])
+
+
+def test_converted_release_keeps_normalizers_and_v1_heads(tmp_path, images):
+    """radio2mm's conversion of a release loads back with the same outputs."""
+    from radio_mm.models.official_checkpoint import official_to_radio_mm
+    for family in ('c-radio_v3-b', 'radio_v1'):
+        path, release, _ = save_release(tmp_path, family)
+        converted = official_to_radio_mm(path)
+        assert converted['meta']['unused_release_keys'] == (
+            ['base_model.reg_token'] if family == 'c-radio_v3-b' else [])
+        torch.save(converted, tmp_path / 'converted.pth')
+        names = [t['name'] for t in release['args'].teachers]
+        x = images if family == 'c-radio_v3-b' else torch.rand(1, 3, 56, 56)
+        with torch.no_grad():
+            ours = radio_model(str(tmp_path / 'converted.pth'), adaptor_names=names)(x)
+            official = radio_model(path, adaptor_names=names)(x)
+        for name in official:
+            assert torch.equal(ours[name].features, official[name].features)
