@@ -57,6 +57,9 @@ FAMILIES = {
                               normalizers=True, model_kwargs=dict(embed_dim=48, num_heads=3)),
     'c-radio_v4-h': dict(model='vit_huge_patch16_224', register_multiple=8, normalizers=True),
     'mlpnorm-h': dict(model='vit_huge_patch16_224_mlpnorm', register_multiple=8),
+    # A timm-registered student with LayerScale keeps timm's `gamma` name.
+    'layerscale-gamma': dict(model='vit_small_patch16_224', register_multiple=4,
+                             model_kwargs=dict(init_values=1e-5)),
 }
 
 
