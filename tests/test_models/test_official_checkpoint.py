@@ -182,3 +182,10 @@ def test_converted_release_keeps_normalizers_and_v1_heads(tmp_path, images):
             official = radio_model(path, adaptor_names=names)(x)
         for name in official:
             assert torch.equal(ours[name].features, official[name].features)
+
+
+def test_forward_intermediates_refuses_eradio():
+    from radio_mm.models import RADIOModel
+    model = RADIOModel(backbone=dict(type='ERADIO', arch='xxxtiny')).eval()
+    with pytest.raises(NotImplementedError, match='ViT student'):
+        model.forward_intermediates(torch.rand(1, 3, 64, 64))
