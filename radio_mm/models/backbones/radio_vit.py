@@ -75,7 +75,8 @@ class RADIOViT(RADIOBackbone):
 
     def __init__(self, arch='b', patch_size=16, cpe_max_size=2048, num_summary_tokens=3,
                  register_multiple=None, num_registers=None, qkv_bias=True, init_values=None,
-                 mlp_norm=False, drop_path_rate=0.0, final_norm=False, window_size=None, global_blocks=None,
+                 mlp_norm=False, drop_path_rate=0.0, final_norm=False, window_size=None,
+                 global_blocks=None,
                  cpe_train_crop=True, pos_dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         settings = self._arch_settings(arch)
