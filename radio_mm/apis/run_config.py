@@ -85,6 +85,17 @@ def enable_amp(cfg):
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
+def check_train_length(cfg):
+    """A schedule of no iterations or epochs is a typo: mmengine would build everything,
+    train nothing and exit 0."""
+    train_cfg = cfg.get('train_cfg') or {}
+    for key in ('max_iters', 'max_epochs'):
+        value = train_cfg.get(key)
+        if value is not None and value <= 0:
+            raise ValueError(f'train_cfg.{key} must be positive, got {value}; set it in the '
+                             f'config or with --cfg-options train_cfg.{key}=N')
+
+
 def set_resume(cfg, resume):
     """``resume='auto'`` picks the latest checkpoint in work_dir; a path resumes from it."""
     if resume is None:
@@ -118,6 +129,7 @@ def build_train_runner(config, work_dir=None, resume=None, amp=False, cfg_option
                        launcher='none'):
     """The Runner ``tools/train.py`` runs."""
     cfg = load_config(config, work_dir, cfg_options, launcher)
+    check_train_length(cfg)
     if amp:
         enable_amp(cfg)
     set_resume(cfg, resume)

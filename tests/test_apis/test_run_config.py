@@ -2,8 +2,9 @@
 import pytest
 from mmengine.config import Config
 
-from radio_mm.apis.run_config import (build_test_runner, enable_amp, load_config, set_resume,
-                                      set_show_dir, use_gloo_without_cuda)
+from radio_mm.apis.run_config import (build_test_runner, build_train_runner, enable_amp,
+                                      load_config, set_resume, set_show_dir,
+                                      use_gloo_without_cuda)
 
 DEMO = 'configs/distill/radio_demo.py'
 
@@ -67,3 +68,12 @@ def test_test_runner_needs_an_existing_checkpoint(repo_root, monkeypatch):
     monkeypatch.chdir(repo_root)
     with pytest.raises(FileNotFoundError, match="checkpoint 'missing.pth' does not exist"):
         build_test_runner(DEMO, 'missing.pth')
+
+
+@pytest.mark.parametrize('key', ['max_iters', 'max_epochs'])
+def test_an_empty_schedule_fails_before_any_work(repo_root, monkeypatch, tmp_path, key):
+    monkeypatch.chdir(repo_root)
+    work_dir = tmp_path / 'run'
+    with pytest.raises(ValueError, match=f'train_cfg.{key} must be positive, got 0'):
+        build_train_runner(DEMO, work_dir=str(work_dir), cfg_options={f'train_cfg.{key}': 0})
+    assert not work_dir.exists()  # nothing built, nothing written
