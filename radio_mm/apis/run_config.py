@@ -96,6 +96,14 @@ def check_train_length(cfg):
                              f'config or with --cfg-options train_cfg.{key}=N')
 
 
+def use_resumable_checkpoints(cfg):
+    """Save through :class:`ResumableCheckpointHook` (same arguments as mmengine's
+    CheckpointHook), also in configs that inherit a toolbox's plain CheckpointHook."""
+    hook = cfg.get('default_hooks', {}).get('checkpoint')
+    if hook and hook.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
+        hook['type'] = 'radio_mm.ResumableCheckpointHook'
+
+
 def set_resume(cfg, resume):
     """``resume='auto'`` picks the latest checkpoint in work_dir; a path resumes from it."""
     if resume is None:
@@ -130,6 +138,7 @@ def build_train_runner(config, work_dir=None, resume=None, amp=False, cfg_option
     """The Runner ``tools/train.py`` runs."""
     cfg = load_config(config, work_dir, cfg_options, launcher)
     check_train_length(cfg)
+    use_resumable_checkpoints(cfg)
     if amp:
         enable_amp(cfg)
     set_resume(cfg, resume)
