@@ -11,8 +11,11 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from radio_mm.engine.work_dir_lock import lock_work_dir
 from radio_mm.utils import import_toolbox
 
+# Where each launcher tells a process its global rank (only rank 0 claims the work dir).
+_RANK_VARIABLES = {'pytorch': 'RANK', 'slurm': 'SLURM_PROCID', 'mpi': 'OMPI_COMM_WORLD_RANK'}
 # How each toolbox's visualization hook is told to draw every test result into a folder
 # (their own defaults draw one image in 50).
 _SHOW_DIR_KEYS = {
@@ -138,6 +141,9 @@ def build_train_runner(config, work_dir=None, resume=None, amp=False, cfg_option
     """The Runner ``tools/train.py`` runs."""
     cfg = load_config(config, work_dir, cfg_options, launcher)
     check_train_length(cfg)
+    if int(os.environ.get(_RANK_VARIABLES.get(launcher, ''), 0)) == 0:
+        # Before the Runner exists: it dumps the config into work_dir when built.
+        lock_work_dir(cfg.work_dir)
     use_resumable_checkpoints(cfg)
     if amp:
         enable_amp(cfg)
