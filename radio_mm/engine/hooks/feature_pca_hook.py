@@ -51,7 +51,9 @@ class FeaturePCAHook(Hook):
         rgb = self._load_image()
         device = next(model.student.parameters()).device
         was_training = model.student.training
-        maps = radio_feature_maps(model.student, rgb, list(model.teachers.values()), device)
+        # cached teachers only hold the targets of their cached views, not of this image
+        teachers = [t for t in model.teachers.values() if not getattr(t, 'reads_cache', False)]
+        maps = radio_feature_maps(model.student, rgb, teachers, device)
         model.student.train(was_training)
         folder = osp.join(runner.work_dir, 'feature_pca')
         os.makedirs(folder, exist_ok=True)

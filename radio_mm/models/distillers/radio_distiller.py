@@ -22,6 +22,11 @@ from radio_mm.registry import MODELS
 from ..losses import cosine_distance
 from ..radio_model import tokens_to_nchw
 from ..teachers.base_teacher import resize_images
+from ..teachers.cached_teacher import cached_teachers
+
+# uint8 BGR batches -> RGB floats in [0, 1], what teachers take.
+DEFAULT_DATA_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[0., 0., 0.],
+                                 std=[255., 255., 255.], bgr_to_rgb=True)
 
 
 class Partition:
@@ -71,19 +76,24 @@ class RADIODistiller(BaseModel):
         phi_s (dict[str, dict]): teachers whose features are PHI-S standardized, with
             :class:`PHISStandardizer` kwargs (``stats_file`` or ``momentum``).
         data_preprocessor (dict): turns uint8 BGR batches into RGB floats in [0, 1].
+        teacher_cache (str | None): a folder written by ``tools/cache_teachers.py`` from
+            this config: the teachers' targets come from it (:class:`CachedTeacher`, with
+            batches of :class:`CachedTeacherViews`) instead of running the teachers. The
+            cache must have been made by exactly ``teachers`` and ``data_preprocessor``.
     """
 
     def __init__(self, student, teachers, adaptor_cfg=None, partitions=None,
                  resolutions=((256, 256), ), summary_loss=dict(type='CosineSummaryLoss'),
                  feature_loss=dict(type='CosineSmoothL1FeatureLoss'), teacher_losses=None,
-                 phi_s=None, data_preprocessor=None, init_cfg=None):
+                 phi_s=None, data_preprocessor=None, teacher_cache=None, init_cfg=None):
         if data_preprocessor is None:
-            data_preprocessor = dict(type='ImgDataPreprocessor', mean=[0., 0., 0.],
-                                     std=[255., 255., 255.], bgr_to_rgb=True)
+            data_preprocessor = dict(DEFAULT_DATA_PREPROCESSOR)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.teacher_cache = teacher_cache
         self.teachers = nn.ModuleDict()
-        for cfg in teachers:
-            teacher = MODELS.build(cfg)
+        built = (cached_teachers(teacher_cache, teachers, data_preprocessor) if teacher_cache
+                 else [MODELS.build(cfg) for cfg in teachers])
+        for teacher in built:
             if teacher.name in self.teachers:
                 raise ValueError(f'two teachers are named {teacher.name!r}; names must differ')
             self.teachers[teacher.name] = teacher
@@ -163,7 +173,7 @@ class RADIODistiller(BaseModel):
     # -- running ------------------------------------------------------------------------
     def forward(self, inputs, data_samples=None, mode='loss'):
         if mode == 'loss':
-            return self.loss(inputs)
+            return self.loss(inputs, data_samples)
         if mode in ('tensor', 'predict'):
             return self.student(inputs)
         raise RuntimeError(f'RADIODistiller has no mode {mode!r} (loss, tensor, predict)')
@@ -181,20 +191,25 @@ class RADIODistiller(BaseModel):
             start += size
         return bounds
 
-    def loss(self, images):
-        """images: (B, 3, H, W) RGB in [0, 1] -> dict of losses and logged similarities."""
+    def loss(self, images, data_samples=None):
+        """images: (B, 3, H, W) RGB in [0, 1] -> dict of losses and logged similarities.
+
+        ``data_samples`` (B of them) carry the targets when teachers are cached.
+        """
         step = MessageHub.get_current_instance().get_info('iter', 0)
         losses = {}
         for partition, part in zip(self.partitions, self.split_batch(images.shape[0])):
             x = images[part]
+            samples = None if data_samples is None else data_samples[part]
             radio = self.student.forward_backbone(resize_images(x, partition.resolution(step), 'bilinear'))
             for name in partition.teachers:
-                losses.update(self._teacher_losses(name, x, radio))
+                losses.update(self._teacher_losses(name, x, radio, samples))
         return losses
 
-    def _teacher_losses(self, name, images, radio):
+    def _teacher_losses(self, name, images, radio, data_samples=None):
         teacher = self.teachers[name]
-        target = teacher(images)
+        # a cached teacher reads its targets from the samples; an online one computes them
+        target = teacher(images, data_samples) if self.teacher_cache else teacher(images)
         summary, features = self.student.adaptors[name](radio)
         h, w = teacher.valid_feature_hw(tuple(images.shape[-2:]))
         target_features = target.features[..., :h, :w]
