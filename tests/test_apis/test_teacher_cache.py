@@ -1,7 +1,7 @@
 """Teacher cache: built from the demo config (shrunk), resumed, refused, and trained from.
 
-The teachers are the demo's architectures at toy widths, loaded from checkpoint files (so
-the manifest hashes real files); the data is a folder of real photos plus a corrupt file.
+The teachers are the demo's, loaded from checkpoint files of their random weights (so the
+manifest hashes real files); the data is a folder of real photos plus a corrupt file.
 """
 import copy
 import filecmp
@@ -23,16 +23,6 @@ from radio_mm.apis.teacher_cache import build_teacher_cache
 from radio_mm.datasets import CachedTeacherViews
 from radio_mm.registry import MODELS
 
-TEACHERS = [
-    dict(type='OpenCLIPTeacher', name='clip', model_name='ViT-B-16',
-         model_cfg=dict(embed_dim=32, vision_cfg=dict(image_size=64, patch_size=16, width=64,
-                                                      layers=2, head_width=32))),
-    dict(type='DINOv2Teacher', name='dino_v2', arch='vit_small_patch14_reg4_dinov2',
-         input_size=56, arch_kwargs=dict(embed_dim=48, depth=2, num_heads=2)),
-    dict(type='SAMTeacher', name='sam', img_size=128,
-         arch=dict(embed_dim=48, depth=2, num_heads=2, global_attn_indexes=(1, ),
-                   window_size=4)),
-]
 CONFIG = """
 _base_ = ['{demo}']
 teachers = {teachers}
@@ -41,7 +31,8 @@ model = dict(
     student=dict(backbone=dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2))),
     adaptor_cfg=dict(hidden_dims=32),
     partitions=[
-        dict(teachers=['clip', 'dino_v2'], batch_fraction=0.5, resolutions=[(48, 48)]),
+        dict(teachers=['clip', 'dino_v2'], batch_fraction=0.5,
+             resolutions=[(48, 48), (64, 64)]),
         dict(teachers=['sam'], batch_fraction=0.5, resolutions=[(96, 96)]),
     ])
 train_pipeline = [
@@ -66,7 +57,8 @@ def setup(tmp_path_factory, repo_root):
     for name in ('astronaut', 'coffee', 'chelsea', 'rocket'):
         Image.fromarray(getattr(data, name)()[::4, ::4]).save(images / f'{name}.png')
     (images / 'corrupt.jpg').write_bytes(b'\xff\xd8 broken jpeg')
-    teachers = copy.deepcopy(TEACHERS)
+    demo = osp.join(repo_root, 'configs/distill/radio_demo.py')
+    teachers = [dict(t) for t in Config.fromfile(demo).model.teachers]
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)  # random weights, saved as checkpoints
@@ -75,8 +67,7 @@ def setup(tmp_path_factory, repo_root):
             torch.save(MODELS.build(copy.deepcopy(cfg)).encoder.state_dict(), path)
             cfg['pretrained'] = path
     config = root / 'distill.py'
-    config.write_text(CONFIG.format(demo=osp.join(repo_root, 'configs/distill/radio_demo.py'),
-                                    teachers=teachers, images=images))
+    config.write_text(CONFIG.format(demo=demo, teachers=teachers, images=images))
     return str(config), root
 
 
@@ -134,9 +125,9 @@ def test_a_cache_never_mixes_settings(setup, fp32_cache, tmp_path):
     cfg = Config.fromfile(config)
     cfg.model.teacher_cache = fp32_cache
     other = copy.deepcopy(cfg)
-    other.model.teachers[2]['arch']['depth'] = 3
-    with pytest.raises(ValueError, match="teacher 'sam' arch.depth: cache has 2, config "
-                                         'has 3'):
+    other.model.teachers[2]['arch']['depth'] = 2
+    with pytest.raises(ValueError, match="teacher 'sam' arch.depth: cache has 3, config "
+                                         'has 2'):
         MODELS.build(other.model)
     retrained = root / 'clip_retrained.pth'
     state = torch.load(cfg.model.teachers[0]['pretrained'])
@@ -160,11 +151,11 @@ def test_a_cache_never_mixes_settings(setup, fp32_cache, tmp_path):
         CachedTeacherViews(str(incomplete))
 
 
-def first_step_losses(cfg, cache, teacher_cache):
-    """Losses of the first step on the cache's first 4 views, student seeded alike."""
+def step_losses(cfg, cache, teacher_cache, steps=(0, 1)):
+    """Losses at ``steps`` (the student's drawn resolutions: 64, then 48 px) on the cache's
+    first 4 views, the student seeded alike."""
     cfg = copy.deepcopy(cfg)
     cfg.model.teacher_cache = teacher_cache
-    torch.manual_seed(1)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
         model = MODELS.build(cfg.model).train()
@@ -172,17 +163,22 @@ def first_step_losses(cfg, cache, teacher_cache):
     model.student = MODELS.build(copy.deepcopy(model.student_cfg))  # same weights for both
     views = iter(CachedTeacherViews(cache, shuffle_buffer=0))
     batch = model.data_preprocessor(pseudo_collate([next(views) for _ in range(4)]), True)
-    MessageHub.get_current_instance().update_info('iter', 0)
-    return model(**batch, mode='loss')
+    losses = {}
+    for step in steps:
+        MessageHub.get_current_instance().update_info('iter', step)
+        losses.update({f'{k}@{step}': v for k, v in model(**batch, mode='loss').items()})
+    return losses
 
 
-def test_first_step_from_the_cache_equals_online_teachers(setup, fp32_cache, tmp_path, python,
-                                                          repo_root):
+def test_losses_from_the_cache_equal_online_teachers(setup, fp32_cache, tmp_path, python,
+                                                     repo_root):
     config, _ = setup
     cfg = Config.fromfile(config)
-    online = first_step_losses(cfg, fp32_cache, None)
-    cached = first_step_losses(cfg, fp32_cache, fp32_cache)
-    assert set(online) == set(cached) and 'loss_sam_features' in online
+    online = step_losses(cfg, fp32_cache, None)
+    cached = step_losses(cfg, fp32_cache, fp32_cache)
+    assert set(online) == set(cached) and 'loss_sam_features@0' in online
+    # the two steps ran the student at two resolutions against the same targets
+    assert online['loss_clip_features@0'] != online['loss_clip_features@1']
     for key in online:
         assert abs(online[key].item() - cached[key].item()) <= 1e-6, key
 
@@ -197,7 +193,7 @@ def test_first_step_from_the_cache_equals_online_teachers(setup, fp32_cache, tmp
     assert result.returncode == 0, log[-3000:]
     assert 'wrote 3 shards, 8 views' in log and 'views/s' in log
     assert 'skipped unreadable image' in log and 'corrupt.jpg' in log
-    losses = first_step_losses(cfg, str(bf16), str(bf16))
+    losses = step_losses(cfg, str(bf16), str(bf16))
     for key in online:
         assert abs(online[key].item() - losses[key].item()) <= 1e-3, key
     fp32_bytes = osp.getsize(osp.join(fp32_cache, 'views-00001.tar'))
