@@ -143,6 +143,14 @@ def test_a_cache_never_mixes_settings(setup, fp32_cache, tmp_path):
                                          std=[1.] * 3)
     with pytest.raises(ValueError, match='data_preprocessor'):
         MODELS.build(other.model)
+    # a cached distiller needs the cached views' targets, at the cached size
+    model = MODELS.build(cfg.model)
+    assert type(model.teachers['sam']).__name__ == 'CachedTeacher'
+    assert model.teachers['sam'].valid_feature_hw((64, 64)) == (16, 16)
+    with pytest.raises(ValueError, match='holds targets of .64, 64. views'):
+        model.teachers['sam'].valid_feature_hw((32, 32))
+    with pytest.raises(ValueError, match="needs batches of CachedTeacherViews"):
+        model.loss(torch.rand(4, 3, 64, 64))
     # an incomplete cache is not read
     incomplete = tmp_path / 'incomplete'
     shutil.copytree(fp32_cache, incomplete)
