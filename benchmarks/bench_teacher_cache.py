@@ -1,12 +1,12 @@
 """Distillation from a teacher cache against online teachers, and the cache's disk cost.
 
-    python benchmarks/bench_teacher_cache.py            # ~6 min on 2 CPU cores
+    python benchmarks/bench_teacher_cache.py            # ~5 min on 2 idle CPU cores
     python benchmarks/bench_teacher_cache.py --quick    # fewer runs, demo only
     python benchmarks/bench_teacher_cache.py --setups vit_b_large --device cuda
 
 For each setup (the demo, and the ViT-B student with ViT-L/H-shaped teachers of
-bench_students.py) it builds a small cache with ``build_teacher_cache`` (sample photos, 2 views
-each, bf16 targets), then times in turns, call by call, three steps (loss + backward, no
+bench_students.py, batch 1 as there) it builds a small cache with ``build_teacher_cache``
+(sample photos, bf16 targets), then times in turns, call by call, three steps (loss + backward, no
 optimizer update) on batches of the cached views:
 
 * ``online``: the distiller with its teachers, as training runs without a cache;
@@ -22,6 +22,7 @@ Bytes per view are measured from the shards (per teacher, view image, tar overhe
 for fp32/fp16 from the same shapes. Results: benchmarks/results/teacher_cache.json.
 """
 import argparse
+import gc
 import json
 import os
 import os.path as osp
@@ -48,6 +49,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from bench_students import (DEMO_DISTILLER, LARGE_TEACHERS, RESULTS_DIR,  # noqa: E402
                             VIT_B_STUDENT)
 
+VIEWS = dict(demo=2, vit_b_large=1)  # per photo: 2 x ~25 skimage photos, 1 x 2 sklearn ones
 NPY_HEADER = 128  # np.save's header for these shapes
 BYTES = {'fp32': 4, 'fp16': 2, 'bf16': 2}
 
@@ -80,7 +82,7 @@ def setup_cfgs():
                  resolutions=[(256, 256)])
     # (model, view size, batch, packages of sample photos); the demo's 0.75 / 0.25 partitions
     # need 4 images to give each at least one
-    return dict(demo=(demo, 256, 4, ('skimage', )), vit_b_large=(large, 256, 2, ('sklearn', )))
+    return dict(demo=(demo, 256, 4, ('skimage', )), vit_b_large=(large, 256, 1, ('sklearn', )))
 
 
 def cache_config(model, size, batch, packages):
@@ -159,15 +161,16 @@ def bench_setup(name, model_cfg, size, batch, packages, args, workdir):
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*random weights.*')
         built = build_teacher_cache(cache_config(model_cfg, size, batch, packages), cache,
-                                    views=2, dtype='bf16', batch_size=batch,
+                                    views=VIEWS[name], dtype='bf16', batch_size=batch,
                                     device=args.device)
     build_s = time.perf_counter() - start
     manifest = built['manifest']
+    gc.collect()  # the cache's teachers, before the online distiller builds its own
     online = build_model(model_cfg, quiet_random_weights=True).to(device).train()
     cached = build_model(dict(model_cfg, teacher_cache=cache)).to(device).train()
     MessageHub.get_current_instance().update_info('iter', 0)
     calls, cpu_seconds = step_calls(online, cached, cache, batch, device)
-    warmup, runs = (1, 3) if args.quick else (1, 15 if name == 'demo' else 3)
+    warmup, runs = (1, 3) if args.quick else (1, 15 if name == 'demo' else 2)
     seconds = time_interleaved(calls, device, warmup, runs, progress=True)
     ms = {k: 1e3 * statistics.median(v) for k, v in seconds.items()}
     # CPU time of this process (all its threads): steadier than wall time when other jobs
@@ -199,27 +202,36 @@ def bench_setup(name, model_cfg, size, batch, packages, args, workdir):
     return result
 
 
+def write_results(path, name, result, args, seconds, load):
+    """Add one setup's result to ``path`` (kept: the other setups' results)."""
+    previous = {}
+    if osp.isfile(path):
+        with open(path) as f:
+            previous = json.load(f).get('setups', {})
+    previous[name] = dict(quick=args.quick, seconds=seconds, load_average=load,
+                          machine=machine_info(args.device), result=result)
+    with open(path, 'w') as f:
+        json.dump(dict(part='teacher_cache', setups=previous), f, indent=2)
+
+
 def main():
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     setups = args.setups or (['demo'] if args.quick else ['demo', 'vit_b_large'])
     cfgs = setup_cfgs()
-    workdir = tempfile.mkdtemp(prefix='bench_teacher_cache_')
-    results, load = {}, [os.getloadavg()]
-    start = time.perf_counter()
-    try:
-        for name in setups:
-            results[name] = bench_setup(name, *cfgs[name], args, workdir)
-            load.append(os.getloadavg())
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(args.out_dir, exist_ok=True)
     path = osp.join(args.out_dir, 'teacher_cache.json')
-    with open(path, 'w') as f:
-        json.dump(dict(part='teacher_cache', quick=args.quick,
-                       seconds=time.perf_counter() - start, load_average=load,
-                       machine=machine_info(args.device), results=results), f, indent=2)
+    workdir = tempfile.mkdtemp(prefix='bench_teacher_cache_')
+    try:
+        for name in setups:
+            start, load = time.perf_counter(), [os.getloadavg()]
+            result = bench_setup(name, *cfgs[name], args, workdir)
+            load.append(os.getloadavg())
+            write_results(path, name, result, args, time.perf_counter() - start, load)
+            gc.collect()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     print(f'-> {path}')
 
 

@@ -182,6 +182,7 @@ def _teacher_entry(teacher, cfg, view_size):
 def _prepare_out_dir(out_dir, manifest, resume, rank):
     """Write the manifest (rank 0), or check it against the existing one on resume."""
     existing = osp.isfile(osp.join(out_dir, MANIFEST))
+    barrier()  # every rank looks before rank 0 writes
     if existing and not resume:
         raise FileExistsError(f'{out_dir!r} already holds a teacher cache; pass --resume to '
                               'complete it, or choose another --out')
@@ -276,6 +277,19 @@ def build_teacher_cache(config, out_dir, views=1, dtype='fp32', resume=False,
               f"{[t.name for t in teachers]} on {device}", logger='current')
     loader = DataLoader(_UnitViews(source, todo, views, batch_size, seed), batch_size=None,
                         num_workers=num_workers, collate_fn=_as_is)
+    result = _write_shards(loader, len(todo), out_dir, teachers, preprocessor, view_size,
+                           dtype, log_interval)
+    print_log(f"teacher cache {out_dir}: wrote {result['shards_written']} shards, "
+              f"{result['views_written']} views in {result['seconds']:.1f} s "
+              f"({result['views_written'] / max(result['seconds'], 1e-9):.2f} views/s); "
+              f"{result['skipped_images']} unreadable images skipped", logger='current')
+    return dict(result, manifest=manifest)
+
+
+def _write_shards(loader, num_units, out_dir, teachers, preprocessor, view_size, dtype,
+                  log_interval):
+    """Consume ``_UnitViews`` batches: run the teachers, fill and close each unit's shard,
+    log progress and throughput."""
     writers, done, written, skipped_total = {}, 0, 0, 0
     start = last_log = time.perf_counter()
     for unit, records, last, skipped in loader:
@@ -295,17 +309,13 @@ def build_teacher_cache(config, out_dir, views=1, dtype='fp32', resume=False,
         if last or now - last_log > log_interval:
             last_log = now
             rate = written / max(now - start, 1e-9)
-            eta = (now - start) / done * (len(todo) - done) if done else float('nan')
-            print_log(f'[{done}/{len(todo)} shards] {written} views, {rate:.2f} views/s, '
+            eta = (now - start) / done * (num_units - done) if done else float('nan')
+            print_log(f'[{done}/{num_units} shards] {written} views, {rate:.2f} views/s, '
                       f'ETA {eta / 60:.1f} min' + (f'; {osp.basename(writer.path)}: '
                                                    f'{writer.count} views' if last else ''),
                       logger='current')
-    seconds = time.perf_counter() - start
-    print_log(f'teacher cache {out_dir}: wrote {done} shards, {written} views in '
-              f'{seconds:.1f} s ({written / max(seconds, 1e-9):.2f} views/s); '
-              f'{skipped_total} unreadable images skipped', logger='current')
-    return dict(manifest=manifest, shards_written=done, views_written=written,
-                skipped_images=skipped_total, seconds=seconds)
+    return dict(shards_written=done, views_written=written, skipped_images=skipped_total,
+                seconds=time.perf_counter() - start)
 
 
 def _write_batch(writer, records, teachers, preprocessor, view_size, dtype):
