@@ -67,6 +67,12 @@ class RADIOViT(RADIOBackbone):
                  register_multiple=None, num_registers=None, qkv_bias=True, init_values=None,
                  drop_path_rate=0.0, final_norm=False, window_size=None, global_blocks=None,
                  cpe_train_crop=True, pos_dropout=0.0, **kwargs):
+        if window_size is not None and (isinstance(window_size, bool)
+                                        or not isinstance(window_size, int) or window_size < 1):
+            # Caught here: a zero or negative window otherwise fails deep inside the
+            # first windowed block's partition.
+            raise ValueError(f'window_size (vitdet_window_size) must be a positive number of '
+                             f'patches, or None for global attention only; got {window_size!r}')
         super().__init__(**kwargs)
         settings = self._arch_settings(arch)
         self.embed_dims = settings['embed_dims']
