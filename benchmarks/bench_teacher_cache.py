@@ -66,8 +66,7 @@ def parse_args():
 
 def pipeline(size):
     return [
-        dict(type='LoadImageFromFile', imdecode_backend='pillow'),
-        dict(type='mmpretrain.RandomResizedCrop', scale=size, crop_ratio_range=(0.5, 1.0),
+            dict(type='mmpretrain.RandomResizedCrop', scale=size, crop_ratio_range=(0.5, 1.0),
              backend='pillow', interpolation='bicubic'),
         dict(type='RandomFlip', prob=0.5, direction='horizontal'),
         dict(type='PackImageInputs'),

@@ -13,6 +13,7 @@ views per image), so no geometric transform may follow (the targets would no lon
 from mmengine.logging import print_log
 
 from radio_mm.registry import DATASETS
+from .image_decoding import UnusableImage
 from .teacher_cache_format import (IMAGE_KEY, decode_array, features_key, fingerprint,
                                    missing_shards, read_manifest, read_shard_record,
                                    summary_key)
@@ -62,12 +63,10 @@ class CachedTeacherViews(WebDatasetImages):
 
     def _decode(self, sample, key):
         data = super()._decode(sample, key)
-        if data is None:
-            return None
         targets = {}
         for name in self.teacher_names:
-            if features_key(name) not in sample:
-                return None  # counted as a skipped sample, like an unreadable image
+            if features_key(name) not in sample:  # skipped and counted like a bad image
+                raise UnusableImage(f'no {features_key(name)} member')
             summary = sample.get(summary_key(name))
             targets[name] = (None if summary is None else decode_array(summary, self.dtype),
                              decode_array(sample[features_key(name)], self.dtype))

@@ -36,7 +36,6 @@ model = dict(
         dict(teachers=['sam'], batch_fraction=0.5, resolutions=[(96, 96)]),
     ])
 train_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
     dict(type='mmpretrain.RandomResizedCrop', scale=64, crop_ratio_range=(0.5, 1.0),
          backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
