@@ -91,13 +91,14 @@ def test_interrupted_build_resumes_to_the_same_shards(setup, fp32_cache, tmp_pat
     config, _ = setup
     interrupted = tmp_path / 'interrupted'
     shutil.copytree(fp32_cache, interrupted)
-    # died while writing shard 1: shards 1 and 2 unfinished, a partial file left behind
+    # died while writing shard 1: shards 1 and 2 unfinished, a partial file left behind;
+    # two dataloader workers then fill them side by side
     for name in ('views-00001.tar', 'views-00001.json', 'views-00002.tar', 'views-00002.json'):
         os.remove(interrupted / name)
     (interrupted / '.views-00001.tar.partial').write_bytes(b'half a tar')
     finished = os.stat(interrupted / 'views-00000.tar').st_mtime_ns
     result = build_teacher_cache(config, str(interrupted), views=2, dtype='fp32',
-                                 images_per_shard=2, resume=True, num_workers=1)
+                                 images_per_shard=2, resume=True, num_workers=2)
     assert result['shards_written'] == 2
     assert os.stat(interrupted / 'views-00000.tar').st_mtime_ns == finished  # not redone
     assert same_files(fp32_cache, interrupted) == [
