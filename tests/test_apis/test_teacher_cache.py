@@ -206,3 +206,16 @@ def test_losses_from_the_cache_equal_online_teachers(setup, fp32_cache, tmp_path
         assert abs(online[key].item() - losses[key].item()) <= 1e-3, key
     fp32_bytes = osp.getsize(osp.join(fp32_cache, 'views-00001.tar'))
     assert osp.getsize(bf16 / 'views-00001.tar') < 0.65 * fp32_bytes
+
+
+@pytest.mark.parametrize('name', ['radio_demo', 'radio_vitb'])
+def test_cached_configs_switch_teachers_and_data_only(name, repo_root):
+    online = Config.fromfile(f'{repo_root}/configs/distill/{name}.py')
+    cached = Config.fromfile(f'{repo_root}/configs/distill/{name}_cached.py')
+    assert cached.model.teacher_cache == cached.train_dataloader.dataset.cache
+    assert cached.train_dataloader.dataset.type == 'CachedTeacherViews'
+    assert 'pipeline' not in cached.train_dataloader.dataset
+    cached.model.pop('teacher_cache')
+    assert cached.model == online.model  # same teachers, student, partitions, losses
+    assert cached.optim_wrapper == online.optim_wrapper
+    assert cached.train_cfg == online.train_cfg
