@@ -22,6 +22,7 @@ from radio_mm.registry import MODELS
 from ..losses import cosine_distance
 from ..radio_model import tokens_to_nchw
 from ..teachers.base_teacher import resize_images
+from ..teachers.teacher_weight_files import check_teacher_weights
 
 
 class Partition:
@@ -81,6 +82,7 @@ class RADIODistiller(BaseModel):
             data_preprocessor = dict(type='ImgDataPreprocessor', mean=[0., 0., 0.],
                                      std=[255., 255., 255.], bgr_to_rgb=True)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        check_teacher_weights(teachers)  # every missing file in one message, before building
         self.teachers = nn.ModuleDict()
         for cfg in teachers:
             teacher = MODELS.build(cfg)

@@ -107,9 +107,9 @@ class BaseTeacher(BaseModule):
         self.weights_hint = weights_hint
         self.interpolation = 'bicubic'
         if pretrained is not None and not osp.isfile(pretrained):
+            from .teacher_weight_files import missing_weights_message  # imports the teachers
             raise FileNotFoundError(
-                f'{self.describe()}: checkpoint file {pretrained!r} does not exist. '
-                f'To obtain it: {weights_hint}')
+                missing_weights_message([(self.describe(), pretrained, weights_hint)]))
 
     # -- to implement -------------------------------------------------------------------
     def encode(self, x):
