@@ -6,8 +6,11 @@
 # (open_clip ViT, DINOv2 with registers, SAM's image encoder) at toy sizes with random
 # weights, and a small RADIO ViT student. On 2 CPU cores it takes about a minute, the loss
 # falls, it writes a checkpoint and saves a PCA picture of the student's features beside
-# the teachers' in work_dirs/radio_demo/feature_pca/. Random teachers make the targets
-# meaningless as features: this shows the machinery, not a useful model.
+# the teachers' (the astronaut photo at 512 px) in work_dirs/radio_demo/feature_pca/.
+# Random teachers make the targets meaningless as features (the picture's captions say
+# "random weights"): this shows the machinery, not a useful model. Their weights are drawn
+# from a seed of their names, so the analysis tools (docs/tools.md) rebuild the very teachers
+# the student learned from out of this config.
 _base_ = ['../_base_/default_runtime_distill.py']
 
 teachers = [
@@ -66,5 +69,5 @@ default_hooks = dict(logger=dict(interval=10),
 custom_hooks = [
     dict(type='SkippedImagesHook'),
     dict(type='RADIOModelMetaHook'),
-    dict(type='FeaturePCAHook', size=256, interval=0),
+    dict(type='FeaturePCAHook', size=512, interval=0),
 ]
