@@ -11,7 +11,7 @@
 # "random weights"): this shows the machinery, not a useful model. Their weights are drawn
 # from a seed of their names, so the analysis tools (docs/tools.md) rebuild the very teachers
 # the student learned from out of this config.
-_base_ = ['../_base_/default_runtime_distill.py']
+_base_ = ['../_base_/default_runtime_distill.py', '../_base_/distill_evaluation.py']
 
 teachers = [
     dict(type='OpenCLIPTeacher', name='clip', model_name='ViT-B-16',
@@ -52,10 +52,30 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(type='PackageSampleImages', pipeline=train_pipeline))
+    dataset=dict(type='PackageSampleImages', split='train', pipeline=train_pipeline))
+
+# Teacher agreement on the held-out sample photos, after training and with tools/test.py.
+eval_pipeline = [
+    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='mmpretrain.ResizeEdge', scale=256, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(type='mmpretrain.CenterCrop', crop_size=256),
+    dict(type='PackImageInputs'),
+]
+eval_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(type='PackageSampleImages', split='val', pipeline=eval_pipeline))
+test_dataloader = dict(_delete_=True, **eval_dataloader)
+val_dataloader = eval_dataloader
+val_evaluator = {{_base_.test_evaluator}}
+val_cfg = dict(type='ValLoop')
 
 max_iters = 160
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 # fp32 on CPU: these CPUs have no native bf16, which would be far slower.
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.02),
