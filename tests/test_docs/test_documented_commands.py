@@ -28,8 +28,8 @@ FRAGMENTS = [c for c in COMMANDS if c.is_fragment]
 SYNOPSES = [c for c in COMMANDS if c.is_synopsis]
 # Quick, offline and download-free: these run for real.
 RUN_FOR_REAL = [
-    'python tools/analysis_tools/benchmark.py --model configs/distill/radio_demo.py:model.teachers.0 '
-    '--resolution 256 --device cpu',
+    'python tools/analysis_tools/benchmark.py '
+    '--model configs/distill/radio_demo.py:model.teachers.0 --resolution 256 --device cpu',
 ]
 # shell launcher -> (python tool, how many of its own positional args precede the tool's)
 LAUNCHERS = {

@@ -11,20 +11,11 @@ import pytest
 from PIL import Image
 from skimage import data
 
+from test_distill_train import SMALL
 from tool_runner import run_tool
 
-SMALL = """
-_base_ = ['{demo}']
-model = dict(
-    student=dict(backbone=dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2))),
-    adaptor_cfg=dict(hidden_dims=32),
-    partitions=[
-        dict(teachers=['clip', 'dino_v2'], batch_fraction=0.5, resolutions=[(64, 64)]),
-        dict(teachers=['sam'], batch_fraction=0.5, resolutions=[(128, 128)]),
-    ])
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(_delete_=True, type='UnlabeledImageDataset',
-                                     data_root='{train}', pipeline={{{{_base_.train_pipeline}}}}))
+# The shrunk demo of test_distill_train.py, validating and testing on held-out photos.
+HELD_OUT = """
 held_out = dict(
     _delete_=True, type='UnlabeledImageDataset', data_root='{held_out}',
     pipeline=[dict(type='LoadImageFromFile', imdecode_backend='pillow'),
@@ -34,8 +25,7 @@ held_out = dict(
 val_dataloader = dict(batch_size=2, dataset=held_out)
 test_dataloader = dict(batch_size=2, dataset=held_out)
 train_cfg = dict(max_iters=2, val_interval=2)
-param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2)]
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
+default_hooks = dict(checkpoint=dict(interval=2))
 custom_hooks = [dict(type='RADIOModelMetaHook')]
 """
 KEYS = {'clip_summary_cos', 'clip_feature_cos', 'clip_feature_mse', 'dino_v2_summary_cos',
@@ -45,8 +35,8 @@ SCORE = re.compile(r'distill/(\w+): (-?\d+\.\d+)')
 
 def scores(log, mode):
     """The last ``Iter(<mode>)`` summary line's distill/* values."""
-    line = [line for line in log.splitlines() if f'Iter({mode})' in line and 'distill/' in line][-1]
-    return {key: float(value) for key, value in SCORE.findall(line)}
+    lines = [line for line in log.splitlines() if f'Iter({mode})' in line and 'distill/' in line]
+    return {key: float(value) for key, value in SCORE.findall(lines[-1])}
 
 
 @pytest.fixture(scope='module')
@@ -59,7 +49,8 @@ def small_config(tmp_path_factory, repo_root):
             Image.fromarray(getattr(data, name)()).save(root / folder / f'{name}.png')
     path = root / 'distill_eval.py'
     path.write_text(SMALL.format(demo=osp.join(repo_root, 'configs/distill/radio_demo.py'),
-                                 train=root / 'train', held_out=root / 'held_out'))
+                                 images=root / 'train', iters=2)
+                    + HELD_OUT.format(held_out=root / 'held_out'))
     return str(path)
 
 
