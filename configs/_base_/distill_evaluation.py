@@ -10,8 +10,7 @@
 # training, set val_dataloader/val_evaluator to these, val_cfg=dict(type='ValLoop') and
 # train_cfg.val_interval (configs/distill/radio_demo.py does).
 eval_size = 1024  # the SAM partition's resolution; other teachers resize down
-eval_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+eval_pipeline = [  # the dataset decodes the files itself
     dict(type='mmpretrain.ResizeEdge', scale=eval_size, edge='short', backend='pillow',
          interpolation='bicubic'),
     dict(type='mmpretrain.CenterCrop', crop_size=eval_size),

@@ -54,8 +54,7 @@ train_dataloader = dict(
     dataset=dict(type='PackageSampleImages', split='train', pipeline=train_pipeline))
 
 # Teacher agreement on the held-out sample photos, after training and with tools/test.py.
-eval_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+eval_pipeline = [  # the dataset decodes the files itself
     dict(type='mmpretrain.ResizeEdge', scale=256, edge='short', backend='pillow',
          interpolation='bicubic'),
     dict(type='mmpretrain.CenterCrop', crop_size=256),

@@ -18,8 +18,7 @@ from tool_runner import run_tool
 HELD_OUT = """
 held_out = dict(
     _delete_=True, type='UnlabeledImageDataset', data_root='{held_out}',
-    pipeline=[dict(type='LoadImageFromFile', imdecode_backend='pillow'),
-              dict(type='mmpretrain.ResizeEdge', scale=128, edge='short', backend='pillow'),
+    pipeline=[dict(type='mmpretrain.ResizeEdge', scale=128, edge='short', backend='pillow'),
               dict(type='mmpretrain.CenterCrop', crop_size=128),
               dict(type='PackImageInputs')])
 val_dataloader = dict(batch_size=2, dataset=held_out)
