@@ -15,3 +15,8 @@ train_dataloader = dict(
     sampler=None,  # an IterableDataset shards itself
     dataset=dict(_delete_=True, type='CachedTeacherViews', cache=teacher_cache,
                  shuffle_buffer=200))
+# Validation and tests compare the student with the teachers on other images, which a
+# cached run does not have: evaluate its checkpoints with the online config,
+#   python tools/test.py configs/distill/radio_demo.py work_dirs/radio_demo_cached/iter_160.pth
+val_dataloader = val_evaluator = val_cfg = None
+test_dataloader = test_evaluator = test_cfg = None

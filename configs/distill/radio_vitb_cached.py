@@ -17,3 +17,7 @@ model = dict(teacher_cache=teacher_cache)
 train_dataloader = dict(
     dataset=dict(_delete_=True, type='CachedTeacherViews', cache=teacher_cache,
                  shuffle_buffer=5000))
+# Tests compare the student with the teachers on held-out images, which a cached run does
+# not have: evaluate its checkpoints with the online config,
+#   python tools/test.py configs/distill/radio_vitb.py work_dirs/radio_vitb_cached/iter_600000.pth
+test_dataloader = test_evaluator = test_cfg = None

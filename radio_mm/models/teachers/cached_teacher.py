@@ -73,7 +73,9 @@ class CachedTeacher(nn.Module):
             raise ValueError(
                 f'{self.describe()} needs batches of CachedTeacherViews (data samples with '
                 "teacher_targets); set train_dataloader.dataset=dict(type='CachedTeacherViews', "
-                'cache=...) beside model.teacher_cache')
+                'cache=...) beside model.teacher_cache. Validation and tests on other images '
+                'need the online teachers: evaluate checkpoints with the config without '
+                'teacher_cache')
         if len(data_samples) != images01.shape[0]:
             raise ValueError(f'{self.describe()}: {images01.shape[0]} images but '
                              f'{len(data_samples)} data samples')
