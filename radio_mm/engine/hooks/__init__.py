@@ -2,5 +2,7 @@ from .feature_pca_hook import FeaturePCAHook
 from .knn_bank_hook import KNNBankHook
 from .radio_model_meta_hook import RADIOModelMetaHook
 from .skipped_images_hook import SkippedImagesHook
+from .student_ema_hook import StudentEMAHook
 
-__all__ = ['FeaturePCAHook', 'KNNBankHook', 'RADIOModelMetaHook', 'SkippedImagesHook']
+__all__ = ['FeaturePCAHook', 'KNNBankHook', 'RADIOModelMetaHook', 'SkippedImagesHook',
+           'StudentEMAHook']
