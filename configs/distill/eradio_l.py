@@ -22,3 +22,10 @@ model = dict(
              milestones=[(300000, [(512, 512)])]),
         dict(teachers=['sam'], batch_fraction=0.25, resolutions=[(1024, 1024)]),
     ])
+# The feature picture runs the student too: at 512 px, not the runtime's 432.
+custom_hooks = [
+    dict(type='SkippedImagesHook'),
+    dict(type='RADIOModelMetaHook'),
+    dict(type='FeaturePCAHook', size=512, interval=20000),
+    dict(type='StudentEMAHook', momentum=1e-4),
+]
