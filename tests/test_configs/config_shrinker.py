@@ -27,11 +27,15 @@ import warnings
 ITERS = 4          # training iterations per config
 SHRINK = 8         # image sides are divided by about this
 BATCH = 4          # per-process batch; distillation partitions need one image each
+WIDTH_DIV = 16     # every channel count of a downstream model is divided by this
+CHANNEL_KEYS = ('in_channels', 'out_channels', 'channels', 'feat_channels', 'fc_out_channels',
+                'conv_out_channels', 'in_dims', 'hidden_dims', 'out_dims', 'backbone_channel')
 TINY_VIT = dict(embed_dims=32, num_layers=2, num_heads=2)
 # Attention windows of 2 tokens, subsampled 2x at stride 16: tiles of 64 px.
 TINY_ERADIO = dict(stem_channels=8, base_channels=8, depths=(1, 1, 1, 1),
                    num_heads=(1, 1, 2, 2), window_sizes=(None, None, 2, 2),
                    sr_ratios=(1, 1, (2, 1), 1), neck_channels=32)
+SIZE_KEYS = ('scale', 'crop_size', 'size', 'stride', 'pad_size_divisor')
 TINY_CLIP = dict(embed_dim=32, vision_cfg=dict(width=32, layers=1, head_width=16))
 TINY_DINOV2 = dict(embed_dim=32, depth=1, num_heads=2)
 TINY_SAM = dict(embed_dim=32, depth=2, num_heads=2, global_attn_indexes=(1, ), window_size=4)
@@ -89,6 +93,43 @@ def tiny_teacher_checkpoint(cfg, folder):
     return path
 
 
+class Fixtures(dict):
+    """Data in each real on-disk format, written on first use under ``root``."""
+
+    def __init__(self, root):
+        super().__init__()
+        self.root = root
+        sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                                    'test_e2e'))  # the end-to-end tests' fixture writers
+        self['shards'] = write_shards(osp.join(root, 'shards'))
+        self['ade20k'] = self._once('ade20k', self._ade20k)
+        self['coco'] = self._once('coco', self._coco)
+
+    def _once(self, name, write):
+        def path():
+            if name not in self.written:
+                self.written[name] = write(osp.join(self.root, name))
+            return self.written[name]
+        self.written = getattr(self, 'written', {})
+        return path
+
+    @staticmethod
+    def _coco(root):
+        from pathlib import Path
+
+        from coco_fixture import write_coco
+        write_coco(Path(root))
+        return root
+
+    @staticmethod
+    def _ade20k(root):
+        from pathlib import Path
+
+        from test_ade20k_seg import _write_ade20k
+        _write_ade20k(Path(root))
+        return root
+
+
 # -- rules per part -----------------------------------------------------------------------
 def shrink_teacher(cfg, folder):
     kind = cfg['type']
@@ -118,13 +159,94 @@ def student_multiple(backbone):
     return 32 if backbone['type'] == 'ERADIO' else backbone.get('patch_size', 16)
 
 
-def shrink_backbone(backbone):
+def shrink_backbone(backbone, width_div=None):
+    """Tiny arch of the same type; with ``width_div`` its width is the original's divided
+    by it (so heads shrunk by the same rule still fit) and its depth reaches every
+    ``out_indices`` entry."""
+    from radio_mm.models.backbones.eradio import ARCH_SETTINGS as ERADIO_ARCHS
+    from radio_mm.models.backbones.radio_vit import ARCH_SETTINGS as VIT_ARCHS
     if backbone['type'] == 'ERADIO':
         backbone['arch'] = copy.deepcopy(TINY_ERADIO)
+        if width_div:
+            neck = ERADIO_ARCHS[backbone.get('arch_name', 'l')]['neck_channels']
+            backbone['arch']['neck_channels'] = neck // width_div
     elif backbone['type'] == 'RADIOViT':
         backbone['arch'] = dict(TINY_VIT)
+        if backbone.get('window_size'):  # ViTDet windows, in tokens
+            backbone['window_size'] = shrink_side(backbone['window_size'])
+        if width_div:
+            original = VIT_ARCHS[backbone.get('arch_name', 'b')]
+            indices = [i for i in backbone.get('out_indices', (-1, )) if i >= 0]
+            backbone['arch'].update(embed_dims=original['embed_dims'] // width_div,
+                                    num_layers=max([2] + [i + 1 for i in indices]))
     else:
         raise KeyError(f"no shrinking rule for backbone type {backbone['type']!r}")
+    backbone.pop('arch_name', None)
+
+
+def tiny_backbone_checkpoint(backbone, folder):
+    """Random weights of the shrunk backbone in a downstream checkpoint's layout."""
+    import torch
+
+    from radio_mm.registry import MODELS
+    cfg = {k: v for k, v in backbone.items() if k != 'init_cfg'}
+    state = MODELS.build(cfg).state_dict()
+    path = osp.join(folder, 'backbone.pth')
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in state.items()}), path)
+    return dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+
+
+def shrink_channels(node):
+    """Divide every channel count below ``node`` (heads, necks) by WIDTH_DIV."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in CHANNEL_KEYS and isinstance(value, int):
+                node[key] = max(1, value // WIDTH_DIV)
+            elif key in CHANNEL_KEYS and isinstance(value, (list, tuple)):
+                node[key] = [max(1, v // WIDTH_DIV) for v in value]
+            else:
+                shrink_channels(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            shrink_channels(value)
+
+
+def shrink_sizes(node, multiple=1):
+    """Image sides in pipelines, preprocessors and sliding windows divided by about SHRINK."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in SIZE_KEYS and isinstance(value, int):
+                node[key] = shrink_side(value, multiple)
+            elif key in SIZE_KEYS and isinstance(value, (list, tuple)) and all(
+                    isinstance(v, int) for v in value):
+                node[key] = type(value)(shrink_side(v, multiple) for v in value)
+            else:
+                shrink_sizes(value, multiple)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            shrink_sizes(value, multiple)
+
+
+def point_loaders_at(cfg, data_root, **dataset):
+    """The loaders read ``data_root`` (and any ``dataset`` overrides), in-process."""
+    old_root = None
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if not loader:
+            continue
+        loader.update(num_workers=0, persistent_workers=False, batch_size=2)
+        old_root = loader['dataset'].get('data_root', old_root)
+        loader['dataset']['data_root'] = data_root
+        loader['dataset'].update(copy.deepcopy(dataset))
+    for name in ('val_evaluator', 'test_evaluator'):  # e.g. CocoMetric's ann_file
+        for metric in _as_list(cfg.get(name)):
+            for key, value in metric.items():
+                if old_root and isinstance(value, str) and value.startswith(old_root):
+                    metric[key] = osp.join(data_root, value[len(old_root):].lstrip('/'))
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value] if value else []
 
 
 def shrink_schedule(cfg):
@@ -134,7 +256,12 @@ def shrink_schedule(cfg):
     train_cfg['max_iters'] = ITERS
     if 'val_interval' in train_cfg:
         train_cfg['val_interval'] = ITERS
+    if train_cfg.get('dynamic_intervals'):
+        train_cfg['dynamic_intervals'] = [(ITERS, ITERS)]
     for scheduler in cfg.get('param_scheduler') or []:
+        if 'milestones' in scheduler:
+            scheduler['milestones'] = [shrink_iteration(m, max_iters)
+                                       for m in scheduler['milestones']]
         begin = shrink_iteration(scheduler.get('begin', 0), max_iters)
         scheduler['begin'] = begin
         if 'end' in scheduler:
@@ -186,7 +313,44 @@ def shrink_distill(cfg, fixtures, folder):
             hook['interval'] = shrink_iteration(hook.get('interval', 0), max_iters)
 
 
-RULES = {'radio_mm': shrink_distill}
+def shrink_downstream_model(cfg, folder):
+    """Backbone (with random 'pretrained' weights when it is loaded or frozen), heads,
+    necks and the preprocessor, all by the same width rule."""
+    model = cfg.model
+    backbone = model['backbone']
+    backbone['arch_name'] = backbone.get('arch', 'l' if backbone['type'] == 'ERADIO' else 'b')
+    shrink_backbone(backbone, WIDTH_DIV)
+    for key, value in model.items():
+        if key != 'backbone':
+            shrink_channels(value)
+    if backbone.get('frozen') or backbone.get('init_cfg'):
+        backbone['init_cfg'] = tiny_backbone_checkpoint(backbone, folder)
+    layer_decay = cfg.get('optim_wrapper', {}).get('paramwise_cfg', {})
+    if 'num_layers' in layer_decay and backbone['type'] == 'RADIOViT':  # the shrunk depth
+        layer_decay['num_layers'] = backbone['arch']['num_layers']
+    multiple = student_multiple(backbone)
+    shrink_sizes(model.get('data_preprocessor', {}), multiple)
+    shrink_sizes(model.get('test_cfg', {}), multiple)
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(name):
+            shrink_sizes(cfg[name]['dataset'].get('pipeline', []))
+
+
+def shrink_segmentation(cfg, fixtures, folder):
+    shrink_schedule(cfg)
+    shrink_downstream_model(cfg, folder)
+    point_loaders_at(cfg, fixtures['ade20k']())
+
+
+def shrink_detection(cfg, fixtures, folder):
+    shrink_schedule(cfg)
+    shrink_downstream_model(cfg, folder)
+    import coco_fixture  # the fixture has its own two categories: the datasets name them
+    point_loaders_at(cfg, fixtures['coco'](), metainfo=dict(classes=coco_fixture.CLASSES))
+
+
+RULES = {'radio_mm': shrink_distill, 'mmseg': shrink_segmentation,
+         'mmdet': shrink_detection}
 
 
 def shrink(cfg, fixtures, folder):
@@ -204,16 +368,23 @@ def run_config(path, work_root, fixtures):
     """Shrink ``path``, train it as tools/train.py does, then test it where it can."""
     from mmengine.config import Config
 
-    from radio_mm.apis import build_train_runner
+    from radio_mm.apis import build_test_runner, build_train_runner
     name = osp.splitext(osp.basename(path))[0]
     folder = osp.join(work_root, name)
     os.makedirs(folder, exist_ok=True)
     cfg = shrink(Config.fromfile(path), fixtures, folder)
     shrunk = osp.join(folder, f'{name}.py')
     cfg.dump(shrunk)
-    runner = build_train_runner(shrunk, work_dir=osp.join(folder, 'work'))
+    work_dir = osp.join(folder, 'work')
+    runner = build_train_runner(shrunk, work_dir=work_dir)
     runner.train()
-    return dict(name=name, iters=runner.iter)
+    result = dict(name=name, iters=runner.iter, milestones=sorted({
+        start for p in cfg.model.get('partitions') or [] for start, _ in p['milestones']}))
+    if cfg.get('test_dataloader'):
+        checkpoint = osp.join(work_dir, f'iter_{runner.iter}.pth')
+        metrics = build_test_runner(shrunk, checkpoint, work_dir=osp.join(folder, 'test')).test()
+        result['test'] = {k: float(v) for k, v in metrics.items()}
+    return result
 
 
 def main():
@@ -224,7 +395,7 @@ def main():
     args = parser.parse_args()
     import torch
     torch.set_num_threads(1)
-    fixtures = dict(shards=write_shards(osp.join(args.work_dir, 'shards')))
+    fixtures = Fixtures(args.work_dir)
     results = {}
     for path in args.configs:
         try:
