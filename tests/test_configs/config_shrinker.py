@@ -104,6 +104,7 @@ class Fixtures(dict):
         self['shards'] = write_shards(osp.join(root, 'shards'))
         self['ade20k'] = self._once('ade20k', self._ade20k)
         self['coco'] = self._once('coco', self._coco)
+        self['imagenet'] = self._once('imagenet', self._imagenet)
 
     def _once(self, name, write):
         def path():
@@ -112,6 +113,14 @@ class Fixtures(dict):
             return self.written[name]
         self.written = getattr(self, 'written', {})
         return path
+
+    @staticmethod
+    def _imagenet(root):
+        from pathlib import Path
+
+        from test_imagenet_cls import _write_imagenet
+        _write_imagenet(Path(root))
+        return root
 
     @staticmethod
     def _coco(root):
@@ -277,7 +286,7 @@ def shrink_schedule(cfg):
 def on_this_device(cfg):
     """Mixed precision needs a GPU in mmengine: CPU runs take the plain wrapper."""
     import torch
-    if not torch.cuda.is_available() and cfg.optim_wrapper.get('type') == 'AmpOptimWrapper':
+    if not torch.cuda.is_available() and cfg.get('optim_wrapper', {}).get('type') == 'AmpOptimWrapper':
         cfg.optim_wrapper['type'] = 'OptimWrapper'
         for key in ('dtype', 'loss_scale'):
             cfg.optim_wrapper.pop(key, None)
@@ -317,12 +326,15 @@ def shrink_downstream_model(cfg, folder):
     """Backbone (with random 'pretrained' weights when it is loaded or frozen), heads,
     necks and the preprocessor, all by the same width rule."""
     model = cfg.model
-    backbone = model['backbone']
+    owner = model['radio'] if 'radio' in model else model  # RADIOSAM holds a RADIOModel
+    backbone = owner['backbone']
     backbone['arch_name'] = backbone.get('arch', 'l' if backbone['type'] == 'ERADIO' else 'b')
     shrink_backbone(backbone, WIDTH_DIV)
-    for key, value in model.items():
+    for key, value in owner.items():
         if key != 'backbone':
             shrink_channels(value)
+    if owner is not model:
+        shrink_channels({k: v for k, v in model.items() if k != 'radio'})
     if backbone.get('frozen') or backbone.get('init_cfg'):
         backbone['init_cfg'] = tiny_backbone_checkpoint(backbone, folder)
     layer_decay = cfg.get('optim_wrapper', {}).get('paramwise_cfg', {})
@@ -333,7 +345,7 @@ def shrink_downstream_model(cfg, folder):
     shrink_sizes(model.get('test_cfg', {}), multiple)
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(name):
-            shrink_sizes(cfg[name]['dataset'].get('pipeline', []))
+            shrink_sizes(cfg[name]['dataset'].get('pipeline', []), multiple)
 
 
 def shrink_segmentation(cfg, fixtures, folder):
@@ -343,14 +355,78 @@ def shrink_segmentation(cfg, fixtures, folder):
 
 
 def shrink_detection(cfg, fixtures, folder):
+    """mmdet configs: ViTDet Mask R-CNNs and the RADIO + SAM decoder."""
     shrink_schedule(cfg)
     shrink_downstream_model(cfg, folder)
+    if 'image_size' in cfg.model:  # RADIOSAM's square input side
+        cfg.model['image_size'] = shrink_side(cfg.model['image_size'], 16)
     import coco_fixture  # the fixture has its own two categories: the datasets name them
     point_loaders_at(cfg, fixtures['coco'](), metainfo=dict(classes=coco_fixture.CLASSES))
 
 
+def shrink_classification(cfg, fixtures, folder):
+    """mmpretrain configs: linear probes (epoch-based), k-NN and CLIP zero-shot."""
+    if cfg.get('train_cfg', {}).get('by_epoch'):
+        shrink_epochs(cfg)
+    shrink_downstream_model(cfg, folder)
+    from test_imagenet_cls import CLASS_NAMES
+    text = cfg.model.get('text_encoder')
+    if text is not None:  # a tiny text tower of the same open_clip family
+        text['model_kwargs'] = dict(
+            embed_dim=cfg.model['summary_head']['out_dims'],
+            text_cfg=dict(context_length=16, vocab_size=49408, width=32, heads=2, layers=1),
+            vision_cfg=dict(image_size=32, patch_size=16, width=32, layers=1, head_width=16))
+        text['pretrained'] = tiny_open_clip_checkpoint(text, folder)
+        text['cache_dir'] = osp.join(folder, 'text_cache')
+        cfg.model['classnames'] = list(CLASS_NAMES)  # the fixture's classes
+        for metric in _as_list(cfg.get('test_evaluator')):
+            metric['topk'] = (1, )  # top-5 of 3 classes is undefined
+    point_loaders_at(cfg, fixtures['imagenet'](), metainfo=dict(classes=list(CLASS_NAMES)))
+
+
+def shrink_epochs(cfg):
+    """Epoch-based schedules: two epochs, the schedulers' epochs moved along."""
+    max_epochs = cfg.train_cfg['max_epochs']
+    cfg.train_cfg.update(max_epochs=2, val_interval=2)
+    for scheduler in cfg.get('param_scheduler') or []:
+        begin = min(1, round(scheduler.get('begin', 0) * 2 / max_epochs))
+        scheduler['begin'] = begin
+        scheduler['end'] = max(begin + 1, round(scheduler.get('end', max_epochs) * 2 /
+                                                max_epochs))
+        if 'T_max' in scheduler:
+            scheduler['T_max'] = scheduler['end'] - begin
+    cfg.default_hooks['logger']['interval'] = 1
+    cfg.default_hooks['checkpoint']['interval'] = 2
+
+
+def tiny_open_clip_checkpoint(text, folder):
+    import open_clip
+    import torch
+    model = open_clip.create_model(text['model_name'], **text['model_kwargs'])
+    path = osp.join(folder, 'open_clip_tiny.bin')
+    torch.save(model.state_dict(), path)  # open_clip_pytorch_model.bin's layout
+    return path
+
+
+def tiny_model_checkpoint(cfg, folder):
+    """The shrunk model's random weights, for configs that only evaluate a checkpoint."""
+    import torch
+    from mmengine.registry import MODELS, DefaultScope
+
+    from radio_mm.utils import import_toolbox
+    import_toolbox(cfg.default_scope)
+    model_cfg = copy.deepcopy(cfg.model)
+    if 'data_preprocessor' in cfg:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(model_cfg)
+    path = osp.join(folder, 'model.pth')
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return path
+
+
 RULES = {'radio_mm': shrink_distill, 'mmseg': shrink_segmentation,
-         'mmdet': shrink_detection}
+         'mmdet': shrink_detection, 'mmpretrain': shrink_classification}
 
 
 def shrink(cfg, fixtures, folder):
@@ -375,13 +451,21 @@ def run_config(path, work_root, fixtures):
     cfg = shrink(Config.fromfile(path), fixtures, folder)
     shrunk = osp.join(folder, f'{name}.py')
     cfg.dump(shrunk)
-    work_dir = osp.join(folder, 'work')
-    runner = build_train_runner(shrunk, work_dir=work_dir)
-    runner.train()
-    result = dict(name=name, iters=runner.iter, milestones=sorted({
+    result = dict(name=name, milestones=sorted({
         start for p in cfg.model.get('partitions') or [] for start, _ in p['milestones']}))
+    if cfg.get('load_from'):  # fine-tuning from a whole-model checkpoint (RADIO + SAM)
+        cfg.load_from = tiny_model_checkpoint(cfg, folder)
+        cfg.dump(shrunk)
+    if cfg.get('train_dataloader'):
+        work_dir = osp.join(folder, 'work')
+        runner = build_train_runner(shrunk, work_dir=work_dir)
+        runner.train()
+        result.update(iters=runner.iter, max_iters=runner.max_iters)
+        checkpoint = osp.join(work_dir, 'last_checkpoint')
+        checkpoint = open(checkpoint).read().strip()
+    else:  # evaluation-only configs test a checkpoint of their own model
+        checkpoint = tiny_model_checkpoint(cfg, folder)
     if cfg.get('test_dataloader'):
-        checkpoint = osp.join(work_dir, f'iter_{runner.iter}.pth')
         metrics = build_test_runner(shrunk, checkpoint, work_dir=osp.join(folder, 'test')).test()
         result['test'] = {k: float(v) for k, v in metrics.items()}
     return result
