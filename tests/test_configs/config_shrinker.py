@@ -15,7 +15,6 @@ are paid once), through ``radio_mm.apis.run_config`` as ``tools/train.py`` and
 """
 import argparse
 import copy
-import io
 import json
 import math
 import os
@@ -23,6 +22,8 @@ import os.path as osp
 import sys
 import traceback
 import warnings
+from functools import cached_property
+from pathlib import Path
 
 ITERS = 4          # training iterations per config
 SHRINK = 8         # image sides are divided by about this
@@ -58,22 +59,45 @@ def shrink_iteration(iteration, max_iters):
 
 
 # -- fixtures -----------------------------------------------------------------------------
-def write_shards(root):
-    """DataComp-style WebDataset tars of skimage photos -> brace pattern of the shards."""
-    import webdataset as wds
-    from PIL import Image
-    from skimage import data
-    photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
-    os.makedirs(root, exist_ok=True)
-    for shard in range(WDS_SHARDS):
-        with wds.TarWriter(osp.join(root, f'{shard:05d}.tar')) as sink:
-            for i in range(WDS_PER_SHARD):
-                buffer = io.BytesIO()
-                photo = photos[(shard + i) % len(photos)][::2, ::2]
-                Image.fromarray(photo).save(buffer, format='JPEG')
-                sink.write({'__key__': f'{shard}_{i}', 'jpg': buffer.getvalue(),
-                            'txt': 'a photo'})
-    return osp.join(root, '{%05d..%05d}.tar' % (0, WDS_SHARDS - 1))
+class Fixtures:
+    """Data in each real on-disk format, written under ``root`` on first use, by the
+    end-to-end tests' own writers."""
+
+    def __init__(self, root):
+        self.root = root
+        sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                                    'test_e2e'))
+
+    def _folder(self, name):
+        path = osp.join(self.root, name)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    @cached_property
+    def shards(self):
+        from webdataset_fixture import write_shards
+        return write_shards(self._folder('shards'), WDS_SHARDS, WDS_PER_SHARD)
+
+    @cached_property
+    def ade20k(self):
+        from test_ade20k_seg import _write_ade20k
+        root = osp.join(self._folder('ade20k'), 'ADEChallengeData2016')
+        _write_ade20k(Path(root))
+        return root
+
+    @cached_property
+    def coco(self):
+        from coco_fixture import write_coco
+        root = osp.join(self._folder('coco'), 'coco')
+        write_coco(Path(root))
+        return root
+
+    @cached_property
+    def imagenet(self):
+        from test_imagenet_cls import _write_imagenet
+        root = self._folder('imagenet')
+        _write_imagenet(Path(root))
+        return root
 
 
 def tiny_teacher_checkpoint(cfg, folder):
@@ -91,52 +115,6 @@ def tiny_teacher_checkpoint(cfg, folder):
     path = osp.join(folder, f"teacher_{cfg['name']}.pth")
     torch.save({prefix + k: v for k, v in state.items()}, path)
     return path
-
-
-class Fixtures(dict):
-    """Data in each real on-disk format, written on first use under ``root``."""
-
-    def __init__(self, root):
-        super().__init__()
-        self.root = root
-        sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                                    'test_e2e'))  # the end-to-end tests' fixture writers
-        self['shards'] = write_shards(osp.join(root, 'shards'))
-        self['ade20k'] = self._once('ade20k', self._ade20k)
-        self['coco'] = self._once('coco', self._coco)
-        self['imagenet'] = self._once('imagenet', self._imagenet)
-
-    def _once(self, name, write):
-        def path():
-            if name not in self.written:
-                self.written[name] = write(osp.join(self.root, name))
-            return self.written[name]
-        self.written = getattr(self, 'written', {})
-        return path
-
-    @staticmethod
-    def _imagenet(root):
-        from pathlib import Path
-
-        from test_imagenet_cls import _write_imagenet
-        _write_imagenet(Path(root))
-        return root
-
-    @staticmethod
-    def _coco(root):
-        from pathlib import Path
-
-        from coco_fixture import write_coco
-        write_coco(Path(root))
-        return root
-
-    @staticmethod
-    def _ade20k(root):
-        from pathlib import Path
-
-        from test_ade20k_seg import _write_ade20k
-        _write_ade20k(Path(root))
-        return root
 
 
 # -- rules per part -----------------------------------------------------------------------
@@ -175,22 +153,21 @@ def shrink_backbone(backbone, width_div=None):
     from radio_mm.models.backbones.eradio import ARCH_SETTINGS as ERADIO_ARCHS
     from radio_mm.models.backbones.radio_vit import ARCH_SETTINGS as VIT_ARCHS
     if backbone['type'] == 'ERADIO':
+        original = ERADIO_ARCHS[backbone.get('arch', 'l')]
         backbone['arch'] = copy.deepcopy(TINY_ERADIO)
         if width_div:
-            neck = ERADIO_ARCHS[backbone.get('arch_name', 'l')]['neck_channels']
-            backbone['arch']['neck_channels'] = neck // width_div
+            backbone['arch']['neck_channels'] = original['neck_channels'] // width_div
     elif backbone['type'] == 'RADIOViT':
+        original = VIT_ARCHS[backbone.get('arch', 'b')]
         backbone['arch'] = dict(TINY_VIT)
         if backbone.get('window_size'):  # ViTDet windows, in tokens
             backbone['window_size'] = shrink_side(backbone['window_size'])
         if width_div:
-            original = VIT_ARCHS[backbone.get('arch_name', 'b')]
             indices = [i for i in backbone.get('out_indices', (-1, )) if i >= 0]
             backbone['arch'].update(embed_dims=original['embed_dims'] // width_div,
                                     num_layers=max([2] + [i + 1 for i in indices]))
     else:
         raise KeyError(f"no shrinking rule for backbone type {backbone['type']!r}")
-    backbone.pop('arch_name', None)
 
 
 def tiny_backbone_checkpoint(backbone, folder):
@@ -286,10 +263,11 @@ def shrink_schedule(cfg):
 def on_this_device(cfg):
     """Mixed precision needs a GPU in mmengine: CPU runs take the plain wrapper."""
     import torch
-    if not torch.cuda.is_available() and cfg.get('optim_wrapper', {}).get('type') == 'AmpOptimWrapper':
-        cfg.optim_wrapper['type'] = 'OptimWrapper'
+    optim_wrapper = cfg.get('optim_wrapper', {})
+    if not torch.cuda.is_available() and optim_wrapper.get('type') == 'AmpOptimWrapper':
+        optim_wrapper['type'] = 'OptimWrapper'
         for key in ('dtype', 'loss_scale'):
-            cfg.optim_wrapper.pop(key, None)
+            optim_wrapper.pop(key, None)
 
 
 def shrink_distill(cfg, fixtures, folder):
@@ -313,7 +291,7 @@ def shrink_distill(cfg, fixtures, folder):
         if 'RandomResizedCrop' in transform['type']:
             transform['scale'] = shrink_side(transform['scale'])
     if loader['dataset']['type'] == 'WebDatasetImages':
-        loader['dataset']['shards'] = fixtures['shards']
+        loader['dataset']['shards'] = fixtures.shards
         loader['dataset']['shuffle_buffer'] = WDS_PER_SHARD
         loader['num_workers'] = WDS_SHARDS  # several readers, one shard each
     for hook in cfg.custom_hooks:
@@ -328,7 +306,6 @@ def shrink_downstream_model(cfg, folder):
     model = cfg.model
     owner = model['radio'] if 'radio' in model else model  # RADIOSAM holds a RADIOModel
     backbone = owner['backbone']
-    backbone['arch_name'] = backbone.get('arch', 'l' if backbone['type'] == 'ERADIO' else 'b')
     shrink_backbone(backbone, WIDTH_DIV)
     for key, value in owner.items():
         if key != 'backbone':
@@ -351,7 +328,7 @@ def shrink_downstream_model(cfg, folder):
 def shrink_segmentation(cfg, fixtures, folder):
     shrink_schedule(cfg)
     shrink_downstream_model(cfg, folder)
-    point_loaders_at(cfg, fixtures['ade20k']())
+    point_loaders_at(cfg, fixtures.ade20k)
 
 
 def shrink_detection(cfg, fixtures, folder):
@@ -361,7 +338,7 @@ def shrink_detection(cfg, fixtures, folder):
     if 'image_size' in cfg.model:  # RADIOSAM's square input side
         cfg.model['image_size'] = shrink_side(cfg.model['image_size'], 16)
     import coco_fixture  # the fixture has its own two categories: the datasets name them
-    point_loaders_at(cfg, fixtures['coco'](), metainfo=dict(classes=coco_fixture.CLASSES))
+    point_loaders_at(cfg, fixtures.coco, metainfo=dict(classes=coco_fixture.CLASSES))
 
 
 def shrink_classification(cfg, fixtures, folder):
@@ -381,7 +358,7 @@ def shrink_classification(cfg, fixtures, folder):
         cfg.model['classnames'] = list(CLASS_NAMES)  # the fixture's classes
         for metric in _as_list(cfg.get('test_evaluator')):
             metric['topk'] = (1, )  # top-5 of 3 classes is undefined
-    point_loaders_at(cfg, fixtures['imagenet'](), metainfo=dict(classes=list(CLASS_NAMES)))
+    point_loaders_at(cfg, fixtures.imagenet, metainfo=dict(classes=list(CLASS_NAMES)))
 
 
 def shrink_epochs(cfg):

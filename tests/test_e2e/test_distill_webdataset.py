@@ -4,15 +4,10 @@ Covers the recipes' data path (``WebDatasetImages`` + ``StreamTrainLoop``, two d
 workers) and the EMA checkpoint contract (/work/wt/EMA_CONTRACT.md): averaged weights in
 ``state_dict``, raw ones in ``ema_state_dict``, and a resume that continues both.
 """
-import io
-
 import pytest
 import torch
-import webdataset as wds
-from PIL import Image
-from skimage import data
-
 from test_distill_train import scalars, train
+from webdataset_fixture import write_shards
 
 MOMENTUM = 0.5  # large, so one step visibly moves the average
 STREAM = """
@@ -41,16 +36,10 @@ KEY = 'student.backbone.blocks.0.attn.qkv.weight'
 @pytest.fixture(scope='module')
 def stream_config(tmp_path_factory, repo_root):
     root = tmp_path_factory.mktemp('stream')
-    photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
-    for shard in range(4):
-        with wds.TarWriter(str(root / f'{shard:05d}.tar')) as sink:
-            for i in range(3):
-                buffer = io.BytesIO()
-                Image.fromarray(photos[(shard + i) % 4][::4, ::4]).save(buffer, format='JPEG')
-                sink.write({'__key__': f'{shard}_{i}', 'jpg': buffer.getvalue()})
+    shards = write_shards(str(root), num_shards=4, per_shard=3)
     path = root / 'stream.py'
     path.write_text(STREAM.format(demo=f'{repo_root}/configs/distill/radio_demo.py',
-                                  shards=f'{root}/{{00000..00003}}.tar', momentum=MOMENTUM))
+                                  shards=shards, momentum=MOMENTUM))
     return str(path)
 
 
