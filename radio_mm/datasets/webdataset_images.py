@@ -56,17 +56,16 @@ class WebDatasetImages(IterableDataset):
         self.metainfo = dict(shards=len(self.shards))
         self.num_passes = num_passes
         self.shuffle_shards = shuffle_shards
-        self.seed = seed
-        # Shared memory, so that dataloader workers started before a resume (mmengine starts
-        # them when it builds the loop) see the position on their next ``iter``.
-        self._start_iter = torch.zeros((), dtype=torch.int64).share_memory_()
+        # (seed, start_iter) in shared memory: persistent dataloader workers, started before
+        # a resume is loaded, read the new position when the loop iterates them again.
+        self._stream = torch.tensor([seed, 0], dtype=torch.int64).share_memory_()
         self._length = None
 
     def restart_at(self, start_iter, seed=None):
         """Draw shard orders and shuffles for a stream that begins at ``start_iter``."""
-        self._start_iter.fill_(int(start_iter))
+        self._stream[1] = int(start_iter)
         if seed is not None:
-            self.seed = int(seed)
+            self._stream[0] = int(seed)
 
     def set_length(self, num_samples):
         """The length a loop declares for the endless stream (``len(dataloader)`` batches)."""
@@ -92,23 +91,23 @@ class WebDatasetImages(IterableDataset):
                 ' or split the data into more shards')
         return rank * num_workers + worker, readers
 
-    def _shard_urls(self, reader, readers, start_iter):
+    def _shard_urls(self, reader, readers, seed, start_iter):
         passes = itertools.count() if self.num_passes is None else range(self.num_passes)
         for epoch in passes:
             order = list(self.shards)
             if self.shuffle_shards:  # same order on every reader: their slices are disjoint
-                random.Random(f'{self.seed}/{start_iter}/{epoch}').shuffle(order)
+                random.Random(f'{seed}/{start_iter}/{epoch}').shuffle(order)
             for url in order[reader::readers]:
                 yield dict(url=url)
 
     def _samples(self):
         reader, readers = self._reader()
-        start_iter = int(self._start_iter)
+        seed, start_iter = (int(v) for v in self._stream)
         samples = wds.tarfile_to_samples(handler=wds.warn_and_continue)(
-            self._shard_urls(reader, readers, start_iter))
+            self._shard_urls(reader, readers, seed, start_iter))
         if self.shuffle_buffer:
             samples = wds.shuffle(self.shuffle_buffer, rng=random.Random(
-                f'{self.seed}/{start_iter}/reader{reader}'))(samples)
+                f'{seed}/{start_iter}/reader{reader}'))(samples)
         return samples
 
     def __iter__(self):

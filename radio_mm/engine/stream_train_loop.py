@@ -40,13 +40,17 @@ class StreamTrainLoop(IterBasedTrainLoop):
     """
 
     def __init__(self, runner, dataloader, max_iters, **kwargs):
-        super().__init__(runner, dataloader, max_iters, **kwargs)
-        dataset = self.dataloader.dataset
+        if isinstance(dataloader, dict):  # built here: the stream is set before workers start
+            dataloader = runner.build_dataloader(
+                dataloader, seed=runner.seed,
+                diff_rank_seed=runner._randomness_cfg.get('diff_rank_seed', False))
+        dataset = dataloader.dataset
         if not (hasattr(dataset, 'restart_at') and hasattr(dataset, 'set_length')):
             raise TypeError(f'StreamTrainLoop needs a stream dataset (WebDatasetImages), got '
                             f'{type(dataset).__name__}; use IterBasedTrainLoop for it')
-        dataset.set_length(self.max_iters * self.dataloader.batch_size)
+        dataset.set_length(int(max_iters) * dataloader.batch_size)
         dataset.restart_at(0, seed=runner.seed)
+        super().__init__(runner, dataloader, max_iters, **kwargs)
 
     def run(self):
         if self._iter > 0:  # resumed: the checkpoint was loaded after __init__

@@ -6,19 +6,13 @@ workers) and the EMA checkpoint contract (/work/wt/EMA_CONTRACT.md): averaged we
 """
 import pytest
 import torch
-from test_distill_train import scalars, train
+from test_distill_train import scalars, small_config, train  # noqa: F401 (fixture)
 from webdataset_fixture import write_shards
 
 MOMENTUM = 0.5  # large, so one step visibly moves the average
+# The image-folder test's shrunk demo, reading the shards instead.
 STREAM = """
-_base_ = ['{demo}']
-model = dict(
-    student=dict(backbone=dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2))),
-    adaptor_cfg=dict(hidden_dims=32),
-    partitions=[
-        dict(teachers=['clip', 'dino_v2'], batch_fraction=0.5, resolutions=[(64, 64)]),
-        dict(teachers=['sam'], batch_fraction=0.5, resolutions=[(128, 128)]),
-    ])
+_base_ = ['{small}']
 train_dataloader = dict(
     batch_size=2, num_workers=2, persistent_workers=True, sampler=None,
     dataset=dict(_delete_=True, type='WebDatasetImages', shards='{shards}', shuffle_buffer=4,
@@ -34,12 +28,11 @@ KEY = 'student.backbone.blocks.0.attn.qkv.weight'
 
 
 @pytest.fixture(scope='module')
-def stream_config(tmp_path_factory, repo_root):
+def stream_config(tmp_path_factory, small_config):
     root = tmp_path_factory.mktemp('stream')
     shards = write_shards(str(root), num_shards=4, per_shard=3)
     path = root / 'stream.py'
-    path.write_text(STREAM.format(demo=f'{repo_root}/configs/distill/radio_demo.py',
-                                  shards=shards, momentum=MOMENTUM))
+    path.write_text(STREAM.format(small=small_config(2), shards=shards, momentum=MOMENTUM))
     return str(path)
 
 
