@@ -3,8 +3,8 @@
 The stream is endless: pass after pass over the shards, each pass in a new shard order drawn
 from ``(seed, start_iter, pass)``, the same on every process. Each pass's shard list is split
 across ranks and dataloader workers ("readers"), so every reader reads different shards.
-Undecodable images are skipped and handed along with the next sample, like
-:class:`UnlabeledImageDataset` does.
+Undecodable or too small images, and tar members lost to a truncated or corrupt shard, are
+skipped and handed along with the next sample, like :class:`UnlabeledImageDataset` does.
 
 A stream has no length and no sample index, so resuming cannot replay "the next sample".
 :class:`StreamTrainLoop` instead restarts the stream at the resumed iteration: shard orders
@@ -14,16 +14,17 @@ would have; samples seen shortly before the interruption may come again sooner.
 """
 import itertools
 import random
+import re
 
 import braceexpand
-import mmcv
+import torch
 import webdataset as wds
 from mmcv.transforms import Compose
 from mmengine.logging import print_log
-import torch
 from torch.utils.data import IterableDataset
 
 from radio_mm.registry import DATASETS, TRANSFORMS
+from .image_decoding import DEFAULT_MIN_SIDE, UnusableImage, decoded_results
 
 IMAGE_KEYS = ('jpg', 'jpeg', 'png', 'webp')
 
@@ -36,6 +37,7 @@ class WebDatasetImages(IterableDataset):
         pipeline (list[dict]): transforms applied to ``dict(img=BGR array, img_path=key)``.
         shuffle_buffer (int): samples shuffled in memory (0: keep order).
         image_keys (tuple[str]): sample keys that may hold the image.
+        min_side (int): images whose shorter side has fewer pixels are skipped and counted.
         num_passes (int | None): passes over the shards; None streams forever (training).
         shuffle_shards (bool): draw a new shard order for every pass.
         seed (int): base of the shard orders and shuffles (:class:`StreamTrainLoop` sets
@@ -43,7 +45,7 @@ class WebDatasetImages(IterableDataset):
     """
 
     def __init__(self, shards, pipeline=(), shuffle_buffer=1000, image_keys=IMAGE_KEYS,
-                 num_passes=None, shuffle_shards=True, seed=0):
+                 min_side=DEFAULT_MIN_SIDE, num_passes=None, shuffle_shards=True, seed=0):
         super().__init__()
         patterns = [shards] if isinstance(shards, str) else list(shards)
         self.shards = [url for p in patterns for url in braceexpand.braceexpand(p)]
@@ -53,6 +55,7 @@ class WebDatasetImages(IterableDataset):
                                  for t in pipeline])
         self.shuffle_buffer = shuffle_buffer
         self.image_keys = tuple(image_keys)
+        self.min_side = min_side
         self.metainfo = dict(shards=len(self.shards))
         self.num_passes = num_passes
         self.shuffle_shards = shuffle_shards
@@ -100,10 +103,10 @@ class WebDatasetImages(IterableDataset):
             for url in order[reader::readers]:
                 yield dict(url=url)
 
-    def _samples(self):
+    def _samples(self, handler):
         reader, readers = self._reader()
         seed, start_iter = (int(v) for v in self._stream)
-        samples = wds.tarfile_to_samples(handler=wds.warn_and_continue)(
+        samples = wds.tarfile_to_samples(handler=handler)(
             self._shard_urls(reader, readers, seed, start_iter))
         if self.shuffle_buffer:
             samples = wds.shuffle(self.shuffle_buffer, rng=random.Random(
@@ -112,12 +115,31 @@ class WebDatasetImages(IterableDataset):
 
     def __iter__(self):
         skipped = []
-        for sample in self._samples():
+
+        def skip(what, reason):
+            if what in skipped:  # webdataset reports one broken shard at several levels
+                return
+            print_log(f'skipping unreadable image {what} ({reason})', logger='current',
+                      level=30)
+            skipped.append(what)
+
+        def lost_members(error):
+            # webdataset calls this where a shard stops reading (a truncated tar, a
+            # duplicate member...) and then goes on: what was lost is counted too.
+            where, reason = _describe(error)
+            skip(where, reason)
+            return True
+
+        for sample in self._samples(lost_members):
             key = f"{sample.get('__url__', '')}:{sample.get('__key__', '')}"
-            data = self._decode(sample, key)
+            try:
+                data = self._decode(sample, key)
+            except UnusableImage as error:
+                data, reason = None, str(error)
+            else:
+                reason = 'the pipeline dropped it'
             if data is None:
-                print_log(f'skipping unreadable image {key}', logger='current', level=30)
-                skipped.append(key)
+                skip(key, reason)
                 continue
             data['data_samples'].set_metainfo(dict(skipped=skipped))
             skipped = []
@@ -126,12 +148,20 @@ class WebDatasetImages(IterableDataset):
     def _decode(self, sample, key):
         payload = next((sample[k] for k in self.image_keys if k in sample), None)
         if payload is None:
-            return None
-        try:
-            img = mmcv.imfrombytes(payload, flag='color', channel_order='bgr')
-        except Exception:  # noqa: BLE001  (decoders raise many types on garbage)
-            return None
-        if img is None:
-            return None
-        return self.pipeline(dict(img=img, img_path=key, img_shape=img.shape[:2],
-                                  ori_shape=img.shape[:2]))
+            raise UnusableImage(f'no {"/".join(self.image_keys)} member')
+        return self.pipeline(decoded_results(payload, key, self.min_side))
+
+
+def _describe(error):
+    """(what was lost, why) for an error webdataset hands its handler.
+
+    Its tar reader puts the url last in ``args`` or, one level down, the file object into
+    the message (``'unexpected end of data @ <... name='shard.tar'>'``); both name the shard.
+    """
+    message = str(error.args[0]) if error.args else ''
+    reason, _, source = message.partition(' @ ')
+    urls = [a for a in error.args[1:] if isinstance(a, str)]
+    named = re.search(r"name='([^']*)'", source)
+    shard = urls[-1] if urls else named.group(1) if named else None
+    what = f'{shard}: the rest of the shard' if shard else message
+    return what, f'{type(error).__name__}: {reason}'
