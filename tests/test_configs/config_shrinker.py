@@ -152,19 +152,19 @@ def shrink_backbone(backbone, width_div=None):
     ``out_indices`` entry."""
     from radio_mm.models.backbones.eradio import ARCH_SETTINGS as ERADIO_ARCHS
     from radio_mm.models.backbones.radio_vit import ARCH_SETTINGS as VIT_ARCHS
+    arch = backbone.get('arch', 'l' if backbone['type'] == 'ERADIO' else 'b')
     if backbone['type'] == 'ERADIO':
-        original = ERADIO_ARCHS[backbone.get('arch', 'l')]
         backbone['arch'] = copy.deepcopy(TINY_ERADIO)
         if width_div:
-            backbone['arch']['neck_channels'] = original['neck_channels'] // width_div
+            neck = ERADIO_ARCHS[arch]['neck_channels']
+            backbone['arch']['neck_channels'] = neck // width_div
     elif backbone['type'] == 'RADIOViT':
-        original = VIT_ARCHS[backbone.get('arch', 'b')]
         backbone['arch'] = dict(TINY_VIT)
         if backbone.get('window_size'):  # ViTDet windows, in tokens
             backbone['window_size'] = shrink_side(backbone['window_size'])
         if width_div:
             indices = [i for i in backbone.get('out_indices', (-1, )) if i >= 0]
-            backbone['arch'].update(embed_dims=original['embed_dims'] // width_div,
+            backbone['arch'].update(embed_dims=VIT_ARCHS[arch]['embed_dims'] // width_div,
                                     num_layers=max([2] + [i + 1 for i in indices]))
     else:
         raise KeyError(f"no shrinking rule for backbone type {backbone['type']!r}")
