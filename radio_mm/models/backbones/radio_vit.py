@@ -3,7 +3,11 @@
 Blocks are timm's ``Block`` (fused ``F.scaled_dot_product_attention``), so parameter names
 are timm's and the official ``base_model.*`` weights load after a prefix strip. Optional
 ViTDet-style windowed attention (Li et al., 2022) for detection follows NVlabs/RADIO
-`radio/vitdet.py`: summary and register tokens skip the windowed blocks.
+`radio/vitdet.py`: summary and register tokens skip the windowed blocks. Grids that the
+windows do not tile are zero-padded inside each windowed block, after ``norm1`` and around
+the attention only, as ViTDet does (detectron2 `modeling/backbone/vit.py` ``Block``, timm
+`vision_transformer_sam.py` ``Block``); the official RADIO mode handles tiling grids only,
+where both agree.
 """
 from functools import partial
 
@@ -54,7 +58,8 @@ class RADIOViT(RADIOBackbone):
         init_values (float): LayerScale init; None for no LayerScale.
         drop_path_rate (float): stochastic depth, linearly increasing over blocks.
         final_norm (bool): LayerNorm after the last block (the released models have none).
-        window_size (int): ViTDet windowed attention in patches; None for global only.
+        window_size (int): ViTDet windowed attention in patches; None for global only. Any
+            grid works: windows that overhang it are zero-padded, as in ViTDet.
         global_blocks (Sequence[int]): blocks that stay global when windowing; None picks
             the released layout (4 global blocks).
         cpe_train_crop (bool): random CPE crops while training.
@@ -116,8 +121,8 @@ class RADIOViT(RADIOBackbone):
 
     @property
     def size_multiple(self):
-        # Windows tile the patch grid exactly (no padding inside windows), as released.
-        return self.patch_size * (self.window_size or 1)
+        # Windowed blocks pad the token grid themselves, so any whole number of patches works.
+        return self.patch_size
 
     @property
     def num_stages(self):
@@ -140,11 +145,22 @@ class RADIOViT(RADIOBackbone):
         # Windowed: only patch tokens attend within windows; prefix tokens pass unchanged.
         n = self.num_prefix_tokens
         prefix, patches = x[:, :n], x[:, n:]
-        grid = patches.unflatten(1, hw)
-        windows, pad_hw = window_partition(grid, self.window_size)
-        windows = block(windows.flatten(1, 2)).unflatten(1, (self.window_size, ) * 2)
-        patches = window_unpartition(windows, self.window_size, hw, pad_hw).flatten(1, 2)
+        attn = self._window_attention(block, block.norm1(patches), hw)
+        patches = patches + block.drop_path1(block.ls1(attn))
+        patches = patches + block.drop_path2(block.ls2(block.mlp(block.norm2(patches))))
         return torch.cat([prefix, patches], dim=1)
+
+    def _window_attention(self, block, tokens, hw):
+        """(B, h*w, C) normed patch tokens -> attention within windows, same shape.
+
+        The grid is zero-padded to whole windows (timm's ``window_partition``) after the
+        norm, so padding enters attention as zero vectors, and is cut off afterwards; the
+        MLP runs on real tokens only.
+        """
+        ws = self.window_size
+        windows, pad_hw = window_partition(tokens.unflatten(1, hw), ws)
+        windows = block.attn(windows.flatten(1, 2)).unflatten(1, (ws, ws))
+        return window_unpartition(windows, ws, hw, pad_hw).flatten(1, 2)
 
     def _forward(self, x, out_indices):
         hw = (x.shape[2] // self.patch_size, x.shape[3] // self.patch_size)
