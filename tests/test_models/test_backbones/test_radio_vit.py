@@ -104,6 +104,8 @@ def test_windowed_block_pads_the_grid_as_vitdet(hw):
     from timm.models.vision_transformer_sam import Block as ViTDetBlock
 
     model = tiny_vit(window_size=3, init_values=0.5).eval()
+    # A non-zero norm1 bias tells padding after the norm (ViTDet) from padding before it.
+    nn.init.normal_(model.blocks[0].norm1.bias)
     reference = ViTDetBlock(32, 2, window_size=3, init_values=0.5,
                             norm_layer=partial(nn.LayerNorm, eps=1e-6)).eval()
     reference.load_state_dict(model.blocks[0].state_dict())
