@@ -33,11 +33,13 @@ ARCH_SETTINGS = {
 ARCH_ALIASES = {'base': 'b', 'large': 'l', 'huge': 'h', 'giant': 'g'}
 
 
-def default_global_blocks(num_layers, num_global=4):
-    """Blocks that keep global attention when windowing: the end of each of ``num_global``
-    equal periods, and always the last block (`radio/vitdet.py`, num_global=4 for v2.5;
-    a period of one block windows every block but the last)."""
-    period = max(num_layers // num_global, 1)
+def default_global_blocks(num_layers, num_global=4, num_windowed=None):
+    """Blocks that keep global attention when windowing: the end of each period of blocks,
+    and always the last block (`radio/vitdet.py` ``ViTDetHook``). The period is
+    ``num_windowed + 1`` when given, else ``num_layers // num_global`` (num_global=4 for
+    v2.5, 8 for v2.5-g; v2/v2.1 use num_windowed=5); a period of one block windows every
+    block but the last."""
+    period = num_windowed + 1 if num_windowed is not None else max(num_layers // num_global, 1)
     return tuple(i for i in range(num_layers)
                  if (period > 1 and i % period == period - 1) or i == num_layers - 1)
 
