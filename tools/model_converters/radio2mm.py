@@ -48,6 +48,12 @@ def main():
     print('data_preprocessor = ' + pprint.pformat(
         dict(data_preprocessor_stats(cfg), bgr_to_rgb=True), sort_dicts=False))
     print(f"\n# adaptors: {list(cfg['adaptors'])}; summary_idxs: {cfg['summary_idxs']}")
+    if cfg.get('feature_normalizer'):
+        print('# the release whitens its final features: radio_model() applies it, an mm '
+              'backbone returns them unwhitened')
+    unused = checkpoint['meta'].get('unused_release_keys')
+    if unused:
+        print(f'# not converted, never read by the official model: {unused}')
 
 
 if __name__ == '__main__':
