@@ -5,9 +5,9 @@ reads (commit c0f3701), so a student distilled or converted with radio_mm runs w
 official RADIO does:
 
 * ``args``: an ``argparse.Namespace`` for `radio/radio_model.py::create_model_from_args`
-  (timm ``model`` name + ``model_kwargs`` with every width, ``cpe_max_size``,
-  ``cls_token_per_teacher``, ``register_multiple`` / ``cpe_num_registers``, ``model_norm``,
-  ``mlp_version='v2'``) and ``teachers`` (``name``, ``type='generic'``, ``use_summary``,
+  (timm ``model`` name + ``model_kwargs`` with every width, ``*_mlpnorm`` for ``mlp_norm``;
+  ``cpe_max_size``, ``cls_token_per_teacher``, ``register_multiple`` /
+  ``cpe_num_registers``, ``model_norm``, ``mlp_version='v2'``) and ``teachers`` (``name``, ``type='generic'``, ``use_summary``,
   ``token_slot``, ``fd_upsample_factor``);
 * ``state_dict`` (+ ``state_dict_ema``): ``base_model.*``, ``input_conditioner.*``,
   ``_heads.<i>.*``, ``_feature_projections.<i>.*``. A run with EMA (mmengine convention,
@@ -42,7 +42,7 @@ VIT_SIZES = {(192, 12, 3): 'tiny', (384, 12, 6): 'small', (768, 12, 12): 'base',
 # RADIOViT arguments the official timm ViT + CPE reproduces, and those that only change how
 # radio_mm trains or runs it (not saved in a release).
 VIT_EXPORTED = {'arch', 'patch_size', 'cpe_max_size', 'num_summary_tokens', 'register_multiple',
-                'num_registers', 'qkv_bias', 'init_values', 'final_norm'}
+                'num_registers', 'qkv_bias', 'init_values', 'mlp_norm', 'final_norm'}
 VIT_RUNTIME = {'type', 'drop_path_rate', 'window_size', 'global_blocks', 'cpe_train_crop',
                'pos_dropout', 'out_indices', 'out_type', 'pad_to_multiple', 'frozen',
                'frozen_stages', 'with_cp', 'init_cfg'}
@@ -136,7 +136,10 @@ def _vit_args(backbone, cfg, teachers, per_teacher):
     generator = backbone.patch_generator
     return Namespace(
         **BASE_ARGS,
-        model=f'vit_{VIT_SIZES.get(shape, "base")}_patch16_224',
+        # The official `vit_huge_patch16_224_mlpnorm` adds the MLP LayerNorm to whatever
+        # widths model_kwargs give (`radio/extra_timm_models.py`).
+        model='vit_huge_patch16_224_mlpnorm' if cfg.get('mlp_norm') else
+        f'vit_{VIT_SIZES.get(shape, "base")}_patch16_224',
         model_kwargs=model_kwargs,
         teachers=teachers,
         cls_token_per_teacher=per_teacher,

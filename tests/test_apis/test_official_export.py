@@ -107,6 +107,18 @@ def test_vit_run_with_ema_round_trips(tmp_path, repo_root, monkeypatch):
     assert_same_outputs(src, dst, torch.rand(2, 3, 56, 84))
 
 
+def test_vit_with_mlp_norm_round_trips(tmp_path):
+    cfg = copy.deepcopy(VIT_STUDENT)
+    cfg['backbone'].update(mlp_norm=True, init_values=None, final_norm=False)
+    src, dst = tmp_path / 'run.pth', tmp_path / 'mlpnorm.pth.tar'
+    write_run(cfg, src, ema=False)
+    release = export_official_checkpoint(str(src))
+    assert release['args'].model == 'vit_huge_patch16_224_mlpnorm'
+    assert 'base_model.blocks.1.mlp.norm.weight' in release['state_dict']
+    torch.save(release, dst)
+    assert_same_outputs(src, dst, torch.rand(1, 3, 42, 70))
+
+
 def test_custom_eradio_round_trips(tmp_path, repo_root, monkeypatch):
     src, dst = tmp_path / 'eradio.pth', tmp_path / 'eradio.pth.tar'
     write_run(ERADIO_STUDENT, src, ema=False)
