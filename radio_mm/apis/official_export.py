@@ -58,7 +58,10 @@ def export_official_checkpoint(checkpoint):
     ``{'args', 'state_dict'[, 'state_dict_ema']}`` (see the module docstring)."""
     source = official.torch_load(checkpoint)
     meta = source.get('meta', {}) if isinstance(source, dict) else {}
-    adaptor_names = list((meta.get('radio_model') or {}).get('adaptors') or {})
+    if 'radio_model' not in meta:
+        raise ValueError(f"{checkpoint!r} is not a radio_mm model checkpoint (no "
+                         "meta['radio_model']): export distillation runs or radio2mm.py outputs")
+    adaptor_names = list(meta['radio_model'].get('adaptors') or {})
     model = radio_model(checkpoint, adaptor_names=adaptor_names)  # strict, EMA weights
     backbone_cfg = meta['radio_model']['backbone']
     teachers, tokens = _teachers(model)

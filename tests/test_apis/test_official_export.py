@@ -134,10 +134,13 @@ def test_custom_eradio_round_trips(tmp_path, repo_root, monkeypatch):
     assert_same_outputs(src, dst, torch.rand(1, 3, 64, 128))
 
 
-def test_summary_tokens_without_teachers_are_refused(tmp_path):
+def test_unexportable_inputs_are_refused(tmp_path):
     cfg = copy.deepcopy(VIT_STUDENT)
     cfg['backbone']['num_summary_tokens'] = 4  # tokens 3 and 4 belong to no teacher
     src = tmp_path / 'run.pth'
     write_run(cfg, src, ema=False)
     with pytest.raises(ValueError, match=r'reads tokens \[0, 1, 2, 3\].*summary_idxs'):
         export_official_checkpoint(str(src))
+    official = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'radio_official_tiny.pth.tar')
+    with pytest.raises(ValueError, match='not a radio_mm model checkpoint'):
+        export_official_checkpoint(official)
