@@ -1,7 +1,8 @@
-"""``radio_model(checkpoint)``: the official torch.hub entry point, from local files.
+"""``radio_model(checkpoint)``: the official torch.hub entry point.
 
 Same contract as ``torch.hub.load('NVlabs/RADIO', 'radio_model', version=...)``: it accepts an
-official release (``.pth.tar``) or a radio_mm checkpoint (from
+official release name (``'c-radio_v4-h'``: torch hub cache, else downloaded), an official
+release file (``.pth.tar``) or a radio_mm checkpoint (from
 ``tools/model_converters/radio2mm.py`` or from distillation) and returns a
 :class:`~radio_mm.models.RADIOModel` in eval mode.
 """
@@ -11,31 +12,42 @@ import pickle
 from mmengine.config import Config
 
 from radio_mm.models import official_checkpoint as official
+from radio_mm.models import official_releases
+from radio_mm.models.backbones.radio_vit import RADIOViT
 from radio_mm.registry import MODELS
 
 # Where radio_mm checkpoints keep the model config (see radio2mm.py and RADIODistiller).
 META_KEY = 'radio_model'
 
 
-def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights_only=True):
-    """Build a RADIOModel from a local checkpoint.
+def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights_only=True,
+                progress=True):
+    """Build a RADIOModel from a checkpoint file or an official release name.
 
     Args:
-        checkpoint (str): official ``.pth.tar`` or radio_mm ``.pth``.
+        checkpoint (str): official ``.pth.tar``, radio_mm ``.pth``, or a release name of
+            :data:`~radio_mm.models.official_releases.RELEASES` (a file of that name wins,
+            as in hubconf).
         adaptor_names (str | list[str] | None): adaptor heads to attach ('clip', 'sam'...).
         vitdet_window_size (int | None): ViTDet windowed attention (ViT students only).
         weights_only (bool): unpickle only tensors and allow-listed classes (safe default);
             set False only for a file you trust whose ``args`` hold other objects.
+        progress (bool): progress bar while downloading a release.
     """
     # As the official entry point: no adaptor heads unless asked for by name.
     adaptor_names = [adaptor_names] if isinstance(adaptor_names, str) else list(
         adaptor_names or [])
-    cfg, state_dict = _read(checkpoint, adaptor_names, weights_only)
+    path = official_releases.checkpoint_path(checkpoint, progress)
+    cfg, state_dict = _read(path, adaptor_names, weights_only)
     if vitdet_window_size is not None:
         if cfg['backbone']['type'] != 'RADIOViT':
             raise ValueError('vitdet_window_size applies to ViT students only, this checkpoint '
                              f"holds {cfg['backbone']['type']}")
         cfg['backbone'].update(window_size=vitdet_window_size)
+        if path != checkpoint:  # a release name: its own windowed-block layout
+            num_layers = RADIOViT._arch_settings(cfg['backbone']['arch'])['num_layers']
+            cfg['backbone']['global_blocks'] = official_releases.vitdet_global_blocks(
+                checkpoint, num_layers)
     model = MODELS.build(cfg)
     missing, unexpected = model.load_state_dict(state_dict, strict=False)
     if missing or unexpected:

@@ -1,6 +1,10 @@
 """Convert an official RADIO release into a radio_mm checkpoint and print its config.
 
     python tools/model_converters/radio2mm.py radio-v2.5-b_half.pth.tar checkpoints/radio_b.pth
+    python tools/model_converters/radio2mm.py c-radio_v4-h checkpoints/c-radio_v4-h.pth
+
+A release name (NVlabs/RADIO `radio/common.py`) is read from the torch hub cache, or
+downloaded there first.
 
 Then in any mm config:
     backbone=dict(<printed backbone config>,
@@ -14,11 +18,12 @@ import pprint
 import torch
 
 from radio_mm.models.official_checkpoint import data_preprocessor_stats, official_to_radio_mm
+from radio_mm.models.official_releases import checkpoint_path
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='official RADIO checkpoint -> radio_mm')
-    parser.add_argument('src', help='official .pth.tar')
+    parser.add_argument('src', help="official .pth.tar, or a release name ('c-radio_v4-h')")
     parser.add_argument('dst', help='output .pth')
     parser.add_argument('--adaptors', nargs='*', default=None,
                         help='adaptor heads to keep (default: all)')
@@ -27,6 +32,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    args.src = checkpoint_path(args.src)
     if osp.abspath(args.src) == osp.abspath(args.dst):
         raise SystemExit('refusing to overwrite the source checkpoint: choose another dst')
     checkpoint = official_to_radio_mm(args.src, args.adaptors)

@@ -60,6 +60,10 @@ class Partition:
         self.eval_resolution = tuple(eval_resolution or max(last_stage,
                                                             key=lambda r: r[0] * r[1]))
 
+    def stages(self):
+        """[(first iteration, resolutions)] of every stage, the initial one at iteration 0."""
+        return [(0, self.resolutions), *self.milestones]
+
     def resolution(self, step):
         """The student resolution for ``step``: same on every rank (seeded by the step)."""
         choices = self.resolutions
@@ -76,6 +80,18 @@ class AdaptorTargets(NamedTuple):
     target_summary: Optional[torch.Tensor]
     features: torch.Tensor
     target_features: torch.Tensor
+
+def _check_multiple(size, multiple, what):
+    """Raise naming ``what`` and the nearest valid sides when ``size`` (H, W) is off-grid."""
+    bad = [side for side in size if side % multiple]
+    if not bad:
+        return
+    nearest = tuple(max(multiple, round(side / multiple) * multiple) for side in size)
+    neighbours = ' or '.join(str(v) for v in sorted({bad[0] // multiple * multiple,
+                                                    (bad[0] // multiple + 1) * multiple} - {0}))
+    raise ValueError(f'{what} is not a multiple of {multiple} px: {bad[0]} would fail at '
+                     f'that step (valid neighbours: {neighbours}); nearest valid size: '
+                     f'{nearest}')
 
 
 @MODELS.register_module()
@@ -126,6 +142,7 @@ class RADIODistiller(BaseModel):
         self.partitions = [Partition(**p) for p in partitions] if partitions else [
             Partition(list(self.teachers), 1.0, resolutions)]
         self._check_partitions()
+        self._check_resolutions()
         teacher_losses = teacher_losses or {}
         self.summary_losses = nn.ModuleDict()
         self.feature_losses = nn.ModuleDict()
@@ -178,6 +195,23 @@ class RADIODistiller(BaseModel):
         total = sum(p.batch_fraction for p in self.partitions)
         if abs(total - 1) > 1e-6:
             raise ValueError(f'partition batch_fraction values sum to {total}, not 1')
+
+    def _check_resolutions(self):
+        """Fail at build time, not at the milestone that reaches an impossible size.
+
+        Every student resolution of every stage must be a multiple of the student's size
+        multiple (the patch size of a ViT, 32 for E-RADIO). Teachers resize the batch to
+        their own ``input_size``, which they check against their patch grid when built.
+        """
+        multiple = self.student.min_resolution_step
+        for partition in self.partitions:
+            for start, resolutions in partition.stages():
+                for resolution in resolutions:
+                    stage = f'from iteration {start}' if start else 'initial'
+                    _check_multiple(
+                        resolution, multiple,
+                        f'partition {partition.teachers} resolution {resolution} ({stage} '
+                        f'stage) for the {type(self.student.backbone).__name__} student')
 
     @staticmethod
     def _drop_teacher_weights(module, state_dict, prefix, local_metadata):

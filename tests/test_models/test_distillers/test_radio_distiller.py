@@ -156,3 +156,23 @@ def test_eval_resolution_defaults_to_the_last_stage():
     staged = Partition(['a'], resolutions=[(256, 256)], milestones=[(10, [(432, 432)])])
     assert staged.eval_resolution == (432, 432)
     assert Partition(['a'], eval_resolution=(96, 64)).eval_resolution == (96, 64)
+
+def test_off_grid_milestone_fails_at_build_naming_the_nearest_size():
+    # The old eradio_l.py: an E-RADIO student (sides in multiples of 32) inherited the ViT-H
+    # recipe's 432 px milestone and crashed when training reached iteration 300000.
+    eradio = dict(type='RADIOModel', backbone=dict(type='ERADIO', arch=dict(
+        stem_channels=8, base_channels=8, depths=(1, 1, 1, 1), num_heads=(1, 1, 2, 2),
+        window_sizes=(None, None, 2, 2), sr_ratios=(1, 1, (2, 1), 1), neck_channels=32)))
+    partitions = [dict(teachers=['clip', 'dino_v2'], batch_fraction=0.75,
+                       resolutions=[(256, 256)], milestones=[(300000, [(432, 432)])]),
+                  dict(teachers=['sam'], batch_fraction=0.25, resolutions=[(1024, 1024)])]
+    with warnings.catch_warnings(), pytest.raises(ValueError) as error:
+        warnings.simplefilter('ignore', UserWarning)
+        RADIODistiller(student=eradio, teachers=copy.deepcopy(TEACHERS), partitions=partitions)
+    message = str(error.value)
+    assert 'resolution (432, 432) (from iteration 300000 stage)' in message
+    assert 'multiple of 32 px' in message and '416 or 448' in message
+    assert 'nearest valid size: (448, 448)' in message
+    # The ViT student (patch 16) runs the same schedule.
+    build(partitions=partitions)
+
