@@ -298,6 +298,29 @@ def shrink_distill(cfg, fixtures, folder):
         if hook['type'] == 'FeaturePCAHook':
             hook['size'] = shrink_side(hook['size'], multiple)
             hook['interval'] = shrink_iteration(hook.get('interval', 0), max_iters)
+    if model.get('teacher_cache'):  # trains from a teacher cache: build one of these teachers
+        model['teacher_cache'] = loader['dataset']['cache'] = teacher_cache_fixture(
+            cfg, fixtures, folder)
+        loader['dataset']['shuffle_buffer'] = WDS_PER_SHARD
+        loader['num_workers'] = WDS_SHARDS  # one cache shard per fixture shard
+
+
+def teacher_cache_fixture(cfg, fixtures, folder):
+    """What tools/cache_teachers.py writes for the shrunk teachers, over the WebDataset
+    fixture, in views of the student's largest resolution."""
+    from radio_mm.apis.teacher_cache import build_teacher_cache
+    online = copy.deepcopy(cfg)
+    online.model.pop('teacher_cache')
+    side = max(max(r) for p in cfg.model.get('partitions') or [dict(resolutions=[(64, 64)])]
+               for r in p['resolutions'])
+    online.train_dataloader['dataset'] = dict(type='WebDatasetImages', shards=fixtures.shards,
+                                              shuffle_buffer=0, pipeline=[
+        dict(type='mmpretrain.RandomResizedCrop', scale=side, backend='pillow'),
+        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='PackImageInputs')])
+    out = osp.join(folder, 'teacher_cache')
+    build_teacher_cache(online, out, views=1, dtype='bf16', num_workers=0)
+    return out
 
 
 def shrink_downstream_model(cfg, folder):
