@@ -22,11 +22,14 @@ EMA weights are taken when the file has them (as the official hubconf takes
 these layouts is an error naming it.
 """
 import copy
+import logging
 import os.path as osp
 import pickle
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
+from mmengine.logging import print_log
 
 from radio_mm.registry import MODELS
 from . import official_checkpoint as official
@@ -46,8 +49,10 @@ _EMA_PREFIX = 'module.'
 class RADIOCheckpoint:
     """A student file, read.
 
-    kind: 'release', 'converted' or 'distillation'.
-    model_cfg: the :class:`RADIOModel` config (every adaptor the file has).
+    kind: 'release', 'converted', 'distillation', or 'weights' (RADIOModel keys without
+        the config, e.g. saved by hand).
+    model_cfg: the :class:`RADIOModel` config (every adaptor the file has); None for
+        'weights'.
     state_dict: weights in RADIOModel keys (``backbone.*``, ``input_conditioner.*``,
         ``adaptors.<name>.*``).
     ema: True when ``state_dict`` holds EMA-averaged weights.
@@ -58,6 +63,7 @@ class RADIOCheckpoint:
     state_dict: dict
     ema: bool
     source: str
+    teachers: Optional[list] = None
 
     def describe(self):
         weights = 'EMA' if self.ema else 'raw'
@@ -69,6 +75,7 @@ class RADIOCheckpoint:
 
     def with_adaptors(self, names):
         """Keep the adaptors ``names`` (config and weights) and drop the others."""
+        self.require_config()
         known = self.model_cfg.get('adaptors') or {}
         unknown = sorted(set(names) - set(known))
         if unknown:
@@ -77,7 +84,15 @@ class RADIOCheckpoint:
         cfg = dict(self.model_cfg, adaptors={k: v for k, v in known.items() if k in names})
         state = {k: v for k, v in self.state_dict.items()
                  if not k.startswith('adaptors.') or k.split('.')[1] in names}
-        return RADIOCheckpoint(self.kind, cfg, state, self.ema, self.source)
+        return RADIOCheckpoint(self.kind, cfg, state, self.ema, self.source, self.teachers)
+
+    def require_config(self):
+        if self.model_cfg is None:
+            raise ValueError(
+                f"{self.source!r} holds RADIO weights but not the model config (no "
+                f"meta['{META_KEY}']), so the model cannot be rebuilt from it. Convert "
+                'releases with tools/model_converters/radio2mm.py; distillation runs store it '
+                'through RADIOModelMetaHook (configs/_base_/default_runtime_distill.py).')
 
     def check_architecture(self, backbone):
         """Refuse a backbone whose hidden architecture differs from the checkpoint's.
@@ -86,6 +101,11 @@ class RADIOCheckpoint:
         register tokens and 4 + 4 are both an (8, C) parameter), so the shapes cannot catch
         them; the config stored with the file can.
         """
+        if self.model_cfg is None:
+            print_log(f'{self.source!r} stores no architecture: its token split and heads '
+                      'cannot be checked against the config', logger='current',
+                      level=logging.WARNING)
+            return
         saved = hidden_architecture(self.model_cfg['backbone'])
         ours = backbone.hidden_architecture()
         wrong = {k: (saved[k], ours[k]) for k in saved if k in ours and saved[k] != ours[k]}
@@ -99,11 +119,15 @@ class RADIOCheckpoint:
                 'that fits).')
 
 
-def hidden_architecture(backbone_cfg):
-    """What the weights cannot show, of a backbone config (built on the meta device)."""
+def meta_backbone(backbone_cfg):
+    """The backbone of a config, built on the meta device (sizes without memory)."""
     with torch.device('meta'):
-        backbone = MODELS.build(dict(copy.deepcopy(backbone_cfg), init_cfg=None))
-    return backbone.hidden_architecture()
+        return MODELS.build(dict(copy.deepcopy(backbone_cfg), init_cfg=None))
+
+
+def hidden_architecture(backbone_cfg):
+    """What the weights cannot show, of a backbone config."""
+    return meta_backbone(backbone_cfg).hidden_architecture()
 
 
 def load_checkpoint_file(path, weights_only=True):
@@ -133,18 +157,18 @@ def read_radio_checkpoint(checkpoint, use_ema=True, weights_only=True, source=No
     if official.is_official_checkpoint(checkpoint):
         return _read_release(checkpoint, use_ema, source)
     meta = (checkpoint.get('meta') or {}) if isinstance(checkpoint, dict) else {}
-    if META_KEY not in meta:
+    if META_KEY not in meta and not isinstance(checkpoint.get('state_dict'), dict):
         raise ValueError(
             f'{source!r} is neither an official RADIO release nor a radio_mm model checkpoint '
-            f"(no meta['{META_KEY}']). Convert releases with "
-            'tools/model_converters/radio2mm.py; a distillation run stores it through '
-            'RADIOModelMetaHook (configs/_base_/default_runtime_distill.py).')
-    model_cfg = copy.deepcopy(meta[META_KEY])
+            f"(no meta['{META_KEY}'] or state_dict). Convert releases with "
+            'tools/model_converters/radio2mm.py.')
+    model_cfg = copy.deepcopy(meta.get(META_KEY))
     state_dict, ema = _chosen_weights(checkpoint, use_ema, source)
     distilled = any(k.startswith('student.') for k in state_dict)
     state_dict = radio_model_weights(state_dict, source, model_cfg)
-    return RADIOCheckpoint('distillation' if distilled else 'converted', model_cfg, state_dict,
-                           ema or meta.get('weights') == 'ema', source)
+    kind = 'weights' if model_cfg is None else 'distillation' if distilled else 'converted'
+    return RADIOCheckpoint(kind, model_cfg, state_dict, ema or meta.get('weights') == 'ema',
+                           source, meta.get('teachers'))
 
 
 def _read_release(checkpoint, use_ema, source):
@@ -159,7 +183,8 @@ def _read_release(checkpoint, use_ema, source):
     args = checkpoint['args']
     cfg = official.radio_model_cfg_from_checkpoint(args, weights)
     state_dict = official.convert_official_state_dict(args, weights)
-    return RADIOCheckpoint('release', cfg, state_dict, has_ema and use_ema, source)
+    return RADIOCheckpoint('release', cfg, state_dict, has_ema and use_ema, source,
+                           [dict(t) for t in getattr(args, 'teachers', [])])
 
 
 def _chosen_weights(checkpoint, use_ema, source):
