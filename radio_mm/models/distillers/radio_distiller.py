@@ -130,6 +130,11 @@ class RADIODistiller(BaseModel):
                 summary_dims=teacher.summary_dim, summary_slot=min(slot, num_slots - 1))
         cfg['adaptors'] = adaptors
         cfg.setdefault('type', 'RADIOModel')
+        if backbone.__class__.__name__ == 'RADIOViT' and summary_teachers:
+            # The backbone summary (k-NN, probes) is the summary teachers' tokens only, as the
+            # official model's summary_idxs; a spare token would add untrained dimensions.
+            cfg.setdefault('summary_idxs', sorted({adaptors[n].get('summary_slot', 0)
+                                                   for n in summary_teachers}))
         return cfg
 
     def _check_partitions(self):
