@@ -1,6 +1,7 @@
 from .feature_pca_hook import FeaturePCAHook
 from .knn_bank_hook import KNNBankHook
+from .radio_checkpoint_check_hook import RADIOCheckpointCheckHook
 from .radio_model_meta_hook import RADIOModelMetaHook
 from .skipped_images_hook import SkippedImagesHook
 
-__all__ = ['FeaturePCAHook', 'KNNBankHook', 'RADIOModelMetaHook', 'SkippedImagesHook']
+__all__ = ['FeaturePCAHook', 'KNNBankHook', 'RADIOCheckpointCheckHook', 'RADIOModelMetaHook', 'SkippedImagesHook']
