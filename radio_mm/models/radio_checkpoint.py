@@ -226,7 +226,7 @@ def radio_model_weights(state_dict, source='checkpoint', model_cfg=None):
             name = key.split('.')[1]
             weights[f'adaptors.{name}.phi_s.{key.split(".", 2)[2]}'] = value
             if model_cfg is not None:
-                model_cfg['adaptors'][name].setdefault('phi_s', True)
+                model_cfg['adaptors'][name].setdefault('phi_s', dict(from_checkpoint=True))
     return weights
 
 

@@ -30,12 +30,19 @@ class TeacherAdaptor(nn.Module):
         pre_norm (bool): input LayerNorm + GELU in both heads.
         summary_hidden_dims, summary_num_inner (int): the summary head's own sizes, when
             they differ from the feature head's (None: the same).
+        phi_s (dict | None): the feature head learned PHI-S standardized targets
+            (Ranzinger et al., 2024); :class:`PHISStandardizer` kwargs. The adaptor keeps the
+            statistics (saved with the student) and returns teacher-space features, so a
+            ``sam`` head still feeds SAM's decoder; ``dict(from_checkpoint=True)`` when the
+            statistics come from the checkpoint.
     """
 
     def __init__(self, in_dims, feature_dims, summary_dims=None, hidden_dims=1024, num_inner=1,
                  summary_slot=0, upsample_factor=1, pre_norm=False, summary_hidden_dims=None,
-                 summary_num_inner=None):
+                 summary_num_inner=None, phi_s=None):
         super().__init__()
+        self.phi_s = None if phi_s is None else MODELS.build(
+            dict(dict(type='PHISStandardizer'), dims=feature_dims, **phi_s))
         self.summary_slot = summary_slot
         self.summary_mlp = None if summary_dims is None else AdaptorMLP(
             in_dims, summary_hidden_dims or hidden_dims, summary_dims,
@@ -47,10 +54,16 @@ class TeacherAdaptor(nn.Module):
     def upsample_factor(self):
         return self.feature_mlp.upsample_factor
 
-    def forward(self, radio_features):
-        """:class:`RadioFeatures` -> :class:`RadioOutput` in this teacher's space."""
+    def forward(self, radio_features, standardized=False):
+        """:class:`RadioFeatures` -> :class:`RadioOutput` in this teacher's space.
+
+        ``standardized``: with PHI-S, the features as trained (standardized space, what the
+        distillation loss compares) instead of the teacher's.
+        """
         summary = None
         if self.summary_mlp is not None:
             summary = self.summary_mlp(radio_features.summary[:, self.summary_slot])
         features = self.feature_mlp(radio_features.features, radio_features.hw)
+        if self.phi_s is not None and not standardized:
+            features = self.phi_s.unstandardize(features)
         return RadioOutput(summary, features)

@@ -72,10 +72,13 @@ class PHISStandardizer(nn.Module):
 
     Statistics come from ``tools/analysis_tools/estimate_phi_s.py`` (``stats_file``, a
     ``.pth`` with ``mean`` and ``transform``), or, with ``momentum``, from a running
-    estimate of the mean and covariance updated on every training batch.
+    estimate of the mean and covariance updated on every training batch, or
+    (``from_checkpoint=True``) from the student checkpoint loaded into the model: a student
+    whose adaptor learned PHI-S targets keeps them to map its outputs back
+    (:meth:`unstandardize`).
     """
 
-    def __init__(self, dims, stats_file=None, momentum=None):
+    def __init__(self, dims, stats_file=None, momentum=None, from_checkpoint=False):
         super().__init__()
         self.momentum = momentum
         self.register_buffer('mean', torch.zeros(dims))
@@ -89,7 +92,7 @@ class PHISStandardizer(nn.Module):
                                  f"{stats['transform'].shape[0]}, this teacher has {dims}")
             self.mean.copy_(stats['mean'])
             self.transform.copy_(stats['transform'])
-        elif momentum is None:
+        elif momentum is None and not from_checkpoint:
             raise ValueError('PHISStandardizer needs stats_file= (estimated offline) or '
                              'momentum= (running estimate)')
 
@@ -112,3 +115,13 @@ class PHISStandardizer(nn.Module):
             self.update(features)
         centred = features - self.mean.view(1, -1, 1, 1)
         return torch.einsum('dc,bchw->bdhw', self.transform, centred)
+
+    def unstandardize(self, tokens):
+        """(..., C) standardized tokens -> teacher space, ``transform^-1 y + mean``.
+
+        The exact inverse of :meth:`forward` (solved, not transposed, so it holds for any
+        invertible transform, running estimates included); float32 whatever the input.
+        """
+        flat = tokens.reshape(-1, tokens.shape[-1]).float()
+        teacher = torch.linalg.solve(self.transform.float(), flat.T).T + self.mean.float()
+        return teacher.reshape(tokens.shape)
