@@ -37,9 +37,9 @@ from . import official_checkpoint as official
 # Where radio_mm checkpoints keep the RADIOModel config (radio2mm.py, RADIOModelMetaHook).
 META_KEY = 'radio_model'
 MODEL_PREFIXES = ('backbone.', 'input_conditioner.', 'adaptors.')
-# RADIODistiller state outside its student: teachers come from their own files (older runs
-# saved them) and the losses hold no weights; PHI-S statistics of older runs sat beside the
-# adaptors (now ``adaptors.<name>.phi_s.*``).
+# RADIODistiller state outside its student: teachers come from their own files (the
+# distiller never saves them; dropped should a wrapper have) and the losses hold no weights;
+# PHI-S statistics of older runs sat beside the adaptors (now ``adaptors.<name>.phi_s.*``).
 _DISTILLER_DROPPED = ('teachers.', 'summary_losses.', 'feature_losses.')
 _DISTILLER_PHI_S = 'phi_s.'
 _EMA_PREFIX = 'module.'
@@ -59,7 +59,7 @@ class RADIOCheckpoint:
     source: the file, for messages.
     """
     kind: str
-    model_cfg: dict
+    model_cfg: Optional[dict]
     state_dict: dict
     ema: bool
     source: str
@@ -156,12 +156,15 @@ def read_radio_checkpoint(checkpoint, use_ema=True, weights_only=True, source=No
     source = source or 'checkpoint'
     if official.is_official_checkpoint(checkpoint):
         return _read_release(checkpoint, use_ema, source)
-    meta = (checkpoint.get('meta') or {}) if isinstance(checkpoint, dict) else {}
-    if META_KEY not in meta and not isinstance(checkpoint.get('state_dict'), dict):
+    if isinstance(checkpoint, dict) and 'state_dict' not in checkpoint and any(
+            k.startswith(MODEL_PREFIXES + ('student.', )) for k in checkpoint):
+        checkpoint = dict(state_dict=checkpoint)  # torch.save(model.state_dict(), ...)
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get('state_dict'), dict):
         raise ValueError(
             f'{source!r} is neither an official RADIO release nor a radio_mm model checkpoint '
             f"(no meta['{META_KEY}'] or state_dict). Convert releases with "
             'tools/model_converters/radio2mm.py.')
+    meta = checkpoint.get('meta') or {}
     model_cfg = copy.deepcopy(meta.get(META_KEY))
     state_dict, ema = _chosen_weights(checkpoint, use_ema, source)
     distilled = any(k.startswith('student.') for k in state_dict)
@@ -196,7 +199,8 @@ def _chosen_weights(checkpoint, use_ema, source):
     if use_ema:
         return state_dict, True
     for key, value in raw.items():
-        if key.startswith(_EMA_PREFIX):
+        if key.startswith(_EMA_PREFIX) and not key[len(_EMA_PREFIX):].startswith(
+                _DISTILLER_DROPPED):
             if key[len(_EMA_PREFIX):] not in state_dict:
                 raise ValueError(f'{source!r}: ema_state_dict key {key!r} has no counterpart '
                                  'in state_dict; not an mmengine EMAHook checkpoint')
