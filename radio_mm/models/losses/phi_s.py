@@ -119,9 +119,10 @@ class PHISStandardizer(nn.Module):
     def unstandardize(self, tokens):
         """(..., C) standardized tokens -> teacher space, ``transform^-1 y + mean``.
 
-        The exact inverse of :meth:`forward` (solved, not transposed, so it holds for any
-        invertible transform, running estimates included); float32 whatever the input.
+        A PHI-S transform is an orthogonal matrix over one scale (H U^T / s), so its inverse
+        is s^2 transform^T, with s^2 = C / |transform|_F^2: a matmul, which ONNX export and
+        torch.compile keep. Float32 whatever the input.
         """
-        flat = tokens.reshape(-1, tokens.shape[-1]).float()
-        teacher = torch.linalg.solve(self.transform.float(), flat.T).T + self.mean.float()
-        return teacher.reshape(tokens.shape)
+        transform = self.transform.float()
+        scale_sq = transform.shape[0] / transform.square().sum()
+        return tokens.float() @ transform * scale_sq + self.mean.float()
