@@ -131,7 +131,11 @@ def hidden_architecture(backbone_cfg):
 
 
 def load_checkpoint_file(path, weights_only=True):
-    """``torch.load`` on CPU with errors that name the file and the fix."""
+    """``torch.load`` on CPU with errors that name the file and the fix; URLs
+    (``https://``, ``open-mmlab://``...) through mmengine's loader, as mm configs use them."""
+    if '://' in path:
+        from mmengine.runner.checkpoint import CheckpointLoader
+        return CheckpointLoader.load_checkpoint(path, map_location='cpu')
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} does not exist')
     try:
