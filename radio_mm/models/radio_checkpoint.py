@@ -23,6 +23,7 @@ these layouts is an error naming it.
 """
 import copy
 import logging
+import os
 import os.path as osp
 import pickle
 from dataclasses import dataclass
@@ -154,9 +155,9 @@ def read_radio_checkpoint(checkpoint, use_ema=True, weights_only=True, source=No
         weights_only (bool): see :func:`load_checkpoint_file`.
         source (str): name for messages when ``checkpoint`` is a dict.
     """
-    if isinstance(checkpoint, str):
-        source = checkpoint
-        checkpoint = load_checkpoint_file(checkpoint, weights_only)
+    if isinstance(checkpoint, (str, os.PathLike)):
+        source = os.fspath(checkpoint)
+        checkpoint = load_checkpoint_file(source, weights_only)
     source = source or 'checkpoint'
     if official.is_official_checkpoint(checkpoint):
         return _read_release(checkpoint, use_ema, source)

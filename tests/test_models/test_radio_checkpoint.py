@@ -6,6 +6,7 @@ The distillation run here is written the way tools/train.py writes one: mmengine
 ``student.*`` key layout.
 """
 import copy
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -70,7 +71,7 @@ def _pretrained(path, **kwargs):
 
 def test_every_loader_takes_the_ema_weights_and_the_raw_ones_on_request(ema_run):
     path, averaged, raw = ema_run
-    assert torch.equal(_qkv(radio_model(path).backbone), averaged)
+    assert torch.equal(_qkv(radio_model(Path(path)).backbone), averaged)
     assert torch.equal(_qkv(radio_model(path, use_ema=False).backbone), raw)
     assert torch.equal(_qkv(_pretrained(path)), averaged)
     assert torch.equal(_qkv(_pretrained(path, use_ema=False)), raw)
