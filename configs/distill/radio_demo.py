@@ -37,7 +37,6 @@ model = dict(
     ])
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
     dict(type='mmpretrain.RandomResizedCrop', scale=256, crop_ratio_range=(0.5, 1.0),
          backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

@@ -11,8 +11,11 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from radio_mm.engine.work_dir_lock import lock_work_dir
 from radio_mm.utils import import_toolbox
 
+# Where each launcher tells a process its global rank (only rank 0 claims the work dir).
+_RANK_VARIABLES = {'pytorch': 'RANK', 'slurm': 'SLURM_PROCID', 'mpi': 'OMPI_COMM_WORLD_RANK'}
 # How each toolbox's visualization hook is told to draw every test result into a folder
 # (their own defaults draw one image in 50).
 _SHOW_DIR_KEYS = {
@@ -85,6 +88,25 @@ def enable_amp(cfg):
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
+def check_train_length(cfg):
+    """A schedule of no iterations or epochs is a typo: mmengine would build everything,
+    train nothing and exit 0."""
+    train_cfg = cfg.get('train_cfg') or {}
+    for key in ('max_iters', 'max_epochs'):
+        value = train_cfg.get(key)
+        if value is not None and value <= 0:
+            raise ValueError(f'train_cfg.{key} must be positive, got {value}; set it in the '
+                             f'config or with --cfg-options train_cfg.{key}=N')
+
+
+def use_resumable_checkpoints(cfg):
+    """Save through :class:`ResumableCheckpointHook` (same arguments as mmengine's
+    CheckpointHook), also in configs that inherit a toolbox's plain CheckpointHook."""
+    hook = cfg.get('default_hooks', {}).get('checkpoint')
+    if hook and hook.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
+        hook['type'] = 'radio_mm.ResumableCheckpointHook'
+
+
 def set_resume(cfg, resume):
     """``resume='auto'`` picks the latest checkpoint in work_dir; a path resumes from it."""
     if resume is None:
@@ -118,6 +140,11 @@ def build_train_runner(config, work_dir=None, resume=None, amp=False, cfg_option
                        launcher='none'):
     """The Runner ``tools/train.py`` runs."""
     cfg = load_config(config, work_dir, cfg_options, launcher)
+    check_train_length(cfg)
+    if int(os.environ.get(_RANK_VARIABLES.get(launcher, ''), 0)) == 0:
+        # Before the Runner exists: it dumps the config into work_dir when built.
+        lock_work_dir(cfg.work_dir)
+    use_resumable_checkpoints(cfg)
     if amp:
         enable_amp(cfg)
     set_resume(cfg, resume)

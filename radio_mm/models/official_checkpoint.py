@@ -9,7 +9,16 @@ Official layout (NVlabs/RADIO `hubconf.py::radio_model`, `radio/radio_model.py`)
 * ``base_model.*``: the student (timm ViT + ``patch_generator``, or E-RADIO);
 * ``input_conditioner.norm_mean`` / ``norm_std``: (3, 1, 1) input statistics;
 * ``_heads.<i|name>.*`` / ``_feature_projections.<i|name>.*``: summary / feature adaptor
-  MLPs of teacher ``i`` (by position in ``args.teachers``) or by name.
+  MLPs of teacher ``i`` (by position in ``args.teachers``) or by name, 'v2' MLPs or RADIOv1's
+  'v1' ones;
+* ``_feature_normalizer.{mean,tx}`` / ``_intermediate_feature_normalizer.*``: whitening of
+  the final / intermediate features (RADIOv2.5, C-RADIO; `radio/feature_normalizer.py`).
+
+Every student of NVlabs/RADIO `radio/common.py` RESOURCE_MAP is a timm ViT made CPE
+(`radio/enable_cpe_support.py`) or E-RADIO; the ViT variants (LayerScale of the
+`vit_*_patch16_v2_224` C-RADIOv3 students, LayerNorm inside the MLP of
+`vit_huge_patch16_224_mlpnorm`, SO400M's 4304-wide MLP, final norm of `-norm` releases) are
+:class:`~radio_mm.models.backbones.RADIOViT` options read from the weights.
 
 All functions here are plain: state dict in, state dict or config out.
 """
@@ -17,12 +26,19 @@ import os.path as osp
 import re
 import torch
 
-from .adaptors import AdaptorMLP
+from .adaptors import adaptor_mlp_from_state_dict, mlp_version_of
 from .input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
-# timm size names -> heads; widths and depths are read from the weights.
-_VIT_HEADS = {'tiny': 3, 'small': 6, 'base': 12, 'large': 16, 'huge': 16, 'giant': 24}
-_VIT_NAME = re.compile(r'vit_(?P<size>[a-z]+)_patch(?P<patch>\d+)')
+# Heads of the released students by width (timm and `radio/extra_timm_models.py`: ViT-S/B/L/H,
+# SO400M 1152, ViT-g/14 1408 of timm, ViT-g/16 1536, ViT-bigG 1664), then by timm size name;
+# `args.model_kwargs['num_heads']` overrides both. Widths and depths come from the weights.
+_HEADS_BY_WIDTH = {192: 3, 384: 6, 768: 12, 1024: 16, 1152: 16, 1280: 16, 1408: 16, 1536: 24,
+                   1664: 16}
+_HEADS_BY_SIZE = {'tiny': 3, 'small': 6, 'base': 12, 'large': 16, 'huge': 16, 'so400m': 16}
+_VIT_NAME = re.compile(r'vit_(?P<size>[A-Za-z0-9]+)_patch(?P<patch>\d+)')
+# Top-level key groups of a release and what reads them.
+RELEASE_PREFIXES = ('base_model.', 'input_conditioner.', '_heads.', '_feature_projections.',
+                    '_feature_normalizer.', '_intermediate_feature_normalizer.')
 
 
 def load_official_checkpoint(path):
@@ -83,6 +99,30 @@ def num_summary_tokens(args):
     return len({t['name'] for t in getattr(args, 'teachers', [])})
 
 
+def unused_student_keys(args, state_dict):
+    """``base_model.*`` keys the official model holds but never reads, so radio_mm skips them.
+
+    With CPE (`radio/enable_cpe_support.py`) the timm ViT's own tokens are replaced by
+    ``patch_generator``, yet timm's DINOv2-style ``reg_token`` (C-RADIOv3 students) stays in
+    the state dict; ``fc_norm``/``attn_pool``/``head`` belong to timm's classifier, which
+    ``forward_features`` never runs; ``norm`` is an Identity unless ``args.model_norm``.
+    """
+    unused = ('reg_token', 'fc_norm.', 'attn_pool.', 'head.')
+    if not getattr(args, 'model_norm', False):
+        unused += ('norm.', )
+    return sorted(k for k in state_dict if k.startswith('base_model.')
+                  and k[len('base_model.'):].startswith(unused))
+
+
+def check_release_keys(state_dict):
+    """Refuse a release with keys outside the groups radio_mm reads (never drop silently)."""
+    unknown = sorted(k for k in state_dict if not k.startswith(RELEASE_PREFIXES))
+    if unknown:
+        raise KeyError(f'checkpoint keys radio_mm does not understand: {unknown[:8]}'
+                       f'{" ..." if len(unknown) > 8 else ""} ({len(unknown)} in all). Known '
+                       f'groups: {list(RELEASE_PREFIXES)}. Please report this release.')
+
+
 def backbone_cfg_from_checkpoint(args, state_dict):
     """The radio_mm backbone config that reproduces ``args.model`` with these weights."""
     model = args.model
@@ -94,36 +134,42 @@ def backbone_cfg_from_checkpoint(args, state_dict):
     match = _VIT_NAME.match(model)
     if match is None or 'patch_generator.pos_embed' not in base:
         raise ValueError(f'unsupported RADIO student {model!r}: radio_mm converts CPE ViTs '
-                         '(vit_{tiny,small,base,large,huge,giant}_patchP_*) and E-RADIO.')
-    unsupported = sorted({k.split('.', 3)[-1] for k in base
-                          if '.mlp.norm.' in k or k == 'patch_generator.embedder.bias'})
-    if unsupported:
-        raise ValueError(f'{model!r} has weights radio_mm does not model yet: {unsupported}')
+                         '(vit_<size>_patch<P>_*, with base_model.patch_generator.*) and '
+                         'E-RADIO.')
     embed_dims = base['patch_generator.pos_embed'].shape[-1]
     num_layers = 1 + max(int(k.split('.')[1]) for k in base if k.startswith('blocks.'))
     hidden = base['blocks.0.mlp.fc1.weight'].shape[0]
-    patch_size = int(kwargs.get('patch_size', match['patch']))
-    num_heads = kwargs.get('num_heads', _VIT_HEADS.get(match['size']))
-    if num_heads is None:
-        raise ValueError(f'cannot tell the number of heads of {model!r}')
+    patch_size = int(round((base['patch_generator.embedder.weight'].shape[1] / 3)**0.5))
+    num_heads = kwargs.get('num_heads') or _HEADS_BY_WIDTH.get(embed_dims) or \
+        _HEADS_BY_SIZE.get(match['size'])
+    if num_heads is None or embed_dims % num_heads:
+        raise ValueError(f'cannot tell the number of heads of {model!r} (width {embed_dims});'
+                         " set args.model_kwargs['num_heads']")
     num_summary = num_summary_tokens(args)
     num_tokens = base['patch_generator.cls_token.token'].shape[0]
     grid = int(round(base['patch_generator.pos_embed'].shape[1]**0.5))
-    layer_scale = next((base[k] for k in base
-                        if k.startswith('blocks.0.ls1.') and k.endswith(('gamma', 'grandma'))),
-                       None)
+    layer_scale = any(k.startswith('blocks.0.ls1.') for k in base)
     return dict(
         type='RADIOViT',
         arch=dict(embed_dims=embed_dims, num_layers=num_layers, num_heads=num_heads,
-                  mlp_ratio=hidden / embed_dims),
+                  mlp_ratio=_mlp_ratio(embed_dims, hidden)),
         patch_size=patch_size,
         cpe_max_size=grid * patch_size,
         num_summary_tokens=num_summary,
         num_registers=num_tokens - num_summary,
         qkv_bias='blocks.0.attn.qkv.bias' in base,
         # The value is overwritten by the weights; it only switches LayerScale on.
-        init_values=None if layer_scale is None else 1e-5,
+        init_values=1e-5 if layer_scale else None,
+        mlp_norm='blocks.0.mlp.norm.weight' in base,
         final_norm=bool(getattr(args, 'model_norm', False)))
+
+
+def _mlp_ratio(embed_dims, hidden):
+    """The ratio for which timm's ``int(dim * mlp_ratio)`` gives ``hidden`` (SO400M: 4304)."""
+    ratio = hidden / embed_dims
+    if int(embed_dims * ratio) != hidden:
+        ratio = (hidden + 0.5) / embed_dims
+    return ratio
 
 
 def adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names=None):
@@ -142,21 +188,28 @@ def adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names=None):
             raise KeyError(f'checkpoint has no feature head for adaptor {name!r}')
         summary = _adaptor_state(state_dict, '_heads', name, teachers[name][0])
         upsample = int(teachers[name][1].get('fd_upsample_factor') or 1)
-        feature_mlp = AdaptorMLP.from_state_dict(feature, upsample)
-        summary_mlp = AdaptorMLP.from_state_dict(summary) if summary else None
+        feature_mlp = adaptor_mlp_from_state_dict(feature, upsample)
+        summary_mlp = adaptor_mlp_from_state_dict(summary) if summary else None
         cfgs[name] = dict(
             in_dims=feature_mlp.fc1.in_features,
             feature_dims=feature_mlp.out_dims,
             summary_dims=None if summary_mlp is None else summary_mlp.out_dims,
             hidden_dims=feature_mlp.fc1.out_features,
-            num_inner=len(feature_mlp.blocks),
+            num_inner=_num_inner(feature_mlp),
             summary_slot=slots[name],
-            upsample_factor=upsample,
-            pre_norm=not isinstance(feature_mlp.pre_norm, torch.nn.Identity))
+            upsample_factor=feature_mlp.upsample_factor,
+            pre_norm=not isinstance(getattr(feature_mlp, 'pre_norm', None),
+                                    (torch.nn.Identity, type(None))),
+            mlp_version=mlp_version_of(feature))
         if summary_mlp is not None:
             cfgs[name].update(summary_hidden_dims=summary_mlp.fc1.out_features,
-                              summary_num_inner=len(summary_mlp.blocks))
+                              summary_num_inner=_num_inner(summary_mlp),
+                              summary_mlp_version=mlp_version_of(summary))
     return cfgs
+
+
+def _num_inner(mlp):
+    return len(mlp.blocks) if hasattr(mlp, 'blocks') else len(mlp.inner) // 3
 
 
 def _first_teachers(args):
@@ -178,9 +231,14 @@ def _adaptor_state(state_dict, kind, name, index):
 
 def convert_official_state_dict(args, state_dict, adaptor_names=None):
     """Official keys -> :class:`RADIOModel` keys (``backbone.*``, ``input_conditioner.*``,
-    ``adaptors.<name>.{summary,feature}_mlp.*``)."""
+    ``adaptors.<name>.{summary,feature}_mlp.*``, ``feature_normalizer.*``,
+    ``intermediate_normalizer.*``). Keys outside the known groups raise; student keys the
+    official model never reads (:func:`unused_student_keys`) are skipped."""
+    check_release_keys(state_dict)
+    unused = set(unused_student_keys(args, state_dict))
     converted = {}
-    for key, value in _strip(state_dict, 'base_model.').items():
+    for key, value in _strip({k: v for k, v in state_dict.items() if k not in unused},
+                             'base_model.').items():
         # LayerScale is saved as `grandma` by the releases (HF renames "gamma").
         key = re.sub(r'\.(ls[12])\.grandma$', r'.\1.gamma', key)
         converted[f'backbone.{key}'] = value
@@ -189,6 +247,11 @@ def convert_official_state_dict(args, state_dict, adaptor_names=None):
             f'input_conditioner.{key}',
             torch.tensor(OPENAI_CLIP_MEAN if key == 'norm_mean' else OPENAI_CLIP_STD).view(
                 -1, 1, 1))
+    for key, value in state_dict.items():
+        for official, ours in (('_feature_normalizer.', 'feature_normalizer.'),
+                               ('_intermediate_feature_normalizer.', 'intermediate_normalizer.')):
+            if key.startswith(official):
+                converted[ours + key[len(official):]] = value
     teachers = _first_teachers(args)
     names = adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names)
     for name in names:
@@ -213,8 +276,22 @@ def radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names=None):
         type='RADIOModel', backbone=backbone,
         adaptors=adaptors,
         summary_idxs=summary_idxs,
+        **normalizer_cfgs_from_checkpoint(state_dict),
         mean=OPENAI_CLIP_MEAN if mean is None else tuple(mean.flatten().tolist()),
         std=OPENAI_CLIP_STD if std is None else tuple(std.flatten().tolist()))
+
+
+def normalizer_cfgs_from_checkpoint(state_dict):
+    """RADIOModel ``feature_normalizer`` / ``intermediate_normalizer`` arguments."""
+    cfgs = {}
+    if '_feature_normalizer.mean' in state_dict:
+        cfgs['feature_normalizer'] = True
+    means = state_dict.get('_intermediate_feature_normalizer.means')
+    if means is not None:
+        rotation = state_dict['_intermediate_feature_normalizer.rotation']
+        cfgs['intermediate_normalizer'] = dict(num_layers=means.shape[0],
+                                               rot_per_layer=rotation.dim() == 3)
+    return cfgs
 
 
 def official_to_radio_mm(path, adaptor_names=None):
@@ -229,6 +306,8 @@ def official_to_radio_mm(path, adaptor_names=None):
     cfg = radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names)
     converted = convert_official_state_dict(args, state_dict, adaptor_names)
     meta = dict(radio_model=cfg, source=osp.basename(path),
+                # Kept in the release, never read by the official model (see the function).
+                unused_release_keys=unused_student_keys(args, state_dict),
                 teachers=[dict(t) for t in getattr(args, 'teachers', [])])
     return dict(meta=meta, state_dict=converted)
 

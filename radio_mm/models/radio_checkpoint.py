@@ -26,6 +26,7 @@ import logging
 import os
 import os.path as osp
 import pickle
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
@@ -37,7 +38,8 @@ from . import official_checkpoint as official
 
 # Where radio_mm checkpoints keep the RADIOModel config (radio2mm.py, RADIOModelMetaHook).
 META_KEY = 'radio_model'
-MODEL_PREFIXES = ('backbone.', 'input_conditioner.', 'adaptors.')
+MODEL_PREFIXES = ('backbone.', 'input_conditioner.', 'adaptors.', 'feature_normalizer.',
+                  'intermediate_normalizer.')
 # RADIODistiller state outside its student: teachers come from their own files (the
 # distiller never saves them; dropped should a wrapper have) and the losses hold no weights;
 # PHI-S statistics of older runs sat beside the adaptors (now ``adaptors.<name>.phi_s.*``).
@@ -58,6 +60,9 @@ class RADIOCheckpoint:
         ``adaptors.<name>.*``).
     ema: True when ``state_dict`` holds EMA-averaged weights.
     source: the file, for messages.
+    teachers: the release's ``args.teachers`` (releases and files converted from them).
+    unused_release_keys: release keys the official model never reads, hence not converted
+        (:func:`~radio_mm.models.official_checkpoint.unused_student_keys`).
     """
     kind: str
     model_cfg: Optional[dict]
@@ -65,6 +70,7 @@ class RADIOCheckpoint:
     ema: bool
     source: str
     teachers: Optional[list] = None
+    unused_release_keys: Optional[list] = None
 
     def describe(self):
         weights = 'EMA' if self.ema else 'raw'
@@ -85,7 +91,7 @@ class RADIOCheckpoint:
         cfg = dict(self.model_cfg, adaptors={k: v for k, v in known.items() if k in names})
         state = {k: v for k, v in self.state_dict.items()
                  if not k.startswith('adaptors.') or k.split('.')[1] in names}
-        return RADIOCheckpoint(self.kind, cfg, state, self.ema, self.source, self.teachers)
+        return dataclasses.replace(self, model_cfg=cfg, state_dict=state)
 
     def require_config(self):
         if self.model_cfg is None:
@@ -176,7 +182,7 @@ def read_radio_checkpoint(checkpoint, use_ema=True, weights_only=True, source=No
     state_dict = radio_model_weights(state_dict, source, model_cfg)
     kind = 'weights' if model_cfg is None else 'distillation' if distilled else 'converted'
     return RADIOCheckpoint(kind, model_cfg, state_dict, ema or meta.get('weights') == 'ema',
-                           source, meta.get('teachers'))
+                           source, meta.get('teachers'), meta.get('unused_release_keys'))
 
 
 def _read_release(checkpoint, use_ema, source):
@@ -192,7 +198,8 @@ def _read_release(checkpoint, use_ema, source):
     cfg = official.radio_model_cfg_from_checkpoint(args, weights)
     state_dict = official.convert_official_state_dict(args, weights)
     return RADIOCheckpoint('release', cfg, state_dict, has_ema and use_ema, source,
-                           [dict(t) for t in getattr(args, 'teachers', [])])
+                           [dict(t) for t in getattr(args, 'teachers', [])],
+                           official.unused_student_keys(args, weights))
 
 
 def _chosen_weights(checkpoint, use_ema, source):

@@ -10,7 +10,12 @@ from torch import nn
 
 from radio_mm.registry import MODELS
 from .adaptors import RadioOutput
+from .backbones import RadioFeatures
+from .feature_normalizer import FeatureNormalizer, IntermediateFeatureNormalizer
 from .input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, InputConditioner
+
+AGGREGATIONS = ('sparse', 'dense')
+NORM_ALPHA_SCHEMES = ('none', 'pre-alpha', 'post-alpha')
 
 
 @MODELS.register_module()
@@ -21,13 +26,25 @@ class RADIOModel(BaseModule):
         summary_idxs (Sequence[int]): summary tokens that form the backbone summary;
             None takes all of them.
         mean, std (Sequence[float]): input conditioner statistics for [0, 1] input.
+        feature_normalizer (bool): whiten the final features (buffers
+            ``feature_normalizer.{mean,tx}``) before the adaptors read them, as the releases
+            that carry ``_feature_normalizer.*`` do.
+        intermediate_normalizer (dict | None): ``dict(num_layers, rot_per_layer)`` for the
+            per-block whitening :meth:`forward_intermediates` applies
+            (``_intermediate_feature_normalizer.*`` in releases).
     """
 
     def __init__(self, backbone, adaptors=None, summary_idxs=None, mean=OPENAI_CLIP_MEAN,
-                 std=OPENAI_CLIP_STD, init_cfg=None):
+                 std=OPENAI_CLIP_STD, feature_normalizer=False, intermediate_normalizer=None,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.input_conditioner = InputConditioner(mean, std)
         self.backbone = MODELS.build(backbone) if isinstance(backbone, dict) else backbone
+        self.feature_normalizer = FeatureNormalizer(self.backbone.embed_dims) \
+            if feature_normalizer else nn.Identity()
+        self.intermediate_normalizer = None if intermediate_normalizer is None else \
+            IntermediateFeatureNormalizer(embed_dims=self.backbone.embed_dims,
+                                          **intermediate_normalizer)
         self.adaptors = nn.ModuleDict({
             name: MODELS.build(dict(dict(type='TeacherAdaptor'), **cfg))
             if isinstance(cfg, dict) else cfg for name, cfg in (adaptors or {}).items()})
@@ -76,7 +93,14 @@ class RADIOModel(BaseModule):
         """(B, 3, H, W) in [0, 1] -> RadioOutput, or a dict of them with adaptors."""
         if feature_fmt not in ('NLC', 'NCHW'):
             raise ValueError(f"feature_fmt must be 'NLC' or 'NCHW', got {feature_fmt!r}")
-        radio = self.forward_backbone(x)
+        return self._outputs(self.forward_backbone(x), feature_fmt)
+
+    def _outputs(self, radio, feature_fmt):
+        """Final :class:`RadioFeatures` -> what :meth:`forward` returns.
+
+        The adaptors read the normalized features, as in the official ``_extract_final``.
+        """
+        radio = radio._replace(features=self.feature_normalizer(radio.features))
         outputs = dict(backbone=RadioOutput(self.backbone_summary(radio), radio.features))
         for name, adaptor in self.adaptors.items():
             summary, features = adaptor(radio)
@@ -87,6 +111,99 @@ class RADIOModel(BaseModule):
                 out.features, radio.hw, self.feature_scale(name)))
                 for name, out in outputs.items()}
         return outputs if self.adaptors else outputs['backbone']
+
+    def forward_intermediates(self, x, indices=None, return_prefix_tokens=False, norm=False,
+                              stop_early=False, output_fmt='NCHW', intermediates_only=False,
+                              aggregation='sparse', norm_alpha_scheme='post-alpha'):
+        """Per-block features, with the official signature (NVlabs/RADIO
+        `radio/radio_model.py` and `radio/forward_intermediates.py`).
+
+        Args:
+            x (Tensor): (B, 3, H, W) in [0, 1].
+            indices (int | Sequence[int] | None): the last ``n`` blocks if int, else block
+                indices (negative from the end); None takes every block.
+            return_prefix_tokens (bool): return :class:`RadioOutput` (summary, features)
+                per index instead of the features alone; the summary keeps the summary
+                teachers' tokens (``summary_idxs``), flattened to (B, S*C).
+            norm (bool): apply the backbone's final norm to every intermediate and to the
+                final output (official: without ``norm`` the final output skips it too).
+            stop_early (bool): stop after the last requested block; the final output is
+                then that block's.
+            output_fmt (str): 'NCHW' (B, C, h, w) or 'NLC' (B, h*w, C).
+            intermediates_only (bool): return the intermediates only.
+            aggregation (str): 'sparse' takes the listed blocks; 'dense' averages every block
+                since the previous listed one (Dense Connector, Yao et al. 2024).
+            norm_alpha_scheme (str): with an intermediate normalizer, scale by its alpha
+                before ('pre-alpha') or after ('post-alpha') averaging, or skip the
+                normalizer ('none').
+        Returns:
+            list of intermediates, or ``(final, intermediates)`` where ``final`` is what
+            :meth:`forward` returns with ``feature_fmt=output_fmt``.
+        """
+        if output_fmt not in ('NCHW', 'NLC'):
+            raise ValueError(f"output_fmt must be 'NCHW' or 'NLC', got {output_fmt!r}")
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f'aggregation must be one of {AGGREGATIONS}, got {aggregation!r}')
+        if norm_alpha_scheme not in NORM_ALPHA_SCHEMES:
+            raise ValueError(f'norm_alpha_scheme must be one of {NORM_ALPHA_SCHEMES}, got '
+                             f'{norm_alpha_scheme!r}')
+        backbone = self.backbone
+        if not hasattr(backbone, 'block_outputs'):
+            raise NotImplementedError(
+                f'forward_intermediates needs a ViT student; {type(backbone).__name__} has no '
+                'blocks (use its out_indices maps instead).')
+        take = take_indices(backbone.num_layers, indices)
+        final_norm = backbone.norm if norm else nn.Identity()
+        normalizer = self.intermediate_normalizer if norm_alpha_scheme != 'none' else None
+        num_prefix = backbone.num_prefix_tokens
+        x = backbone.prepare_input(self.input_conditioner(x))
+
+        intermediates = []
+        group, alpha_sum, group_size = 0, 0, 0
+        for i, tokens, hw in backbone.block_outputs(x, take[-1] + 1 if stop_early else None):
+            position = len(intermediates)
+            if aggregation == 'dense':
+                y, alpha = self._whiten_block(normalizer, tokens, i, take[min(
+                    position, len(take) - 1)], num_prefix)
+                if norm_alpha_scheme == 'post-alpha':
+                    group, alpha_sum = group + y, alpha_sum + alpha
+                else:
+                    group, alpha_sum = group + alpha * y, alpha_sum + 1
+                group_size += 1
+            if position < len(take) and i == take[position]:
+                if aggregation == 'dense':
+                    out = alpha_sum / group_size * group / group_size
+                    group, alpha_sum, group_size = 0, 0, 0
+                else:
+                    y, alpha = self._whiten_block(normalizer, tokens, i, i, num_prefix)
+                    out = alpha * y
+                intermediates.append(self._intermediate_output(
+                    final_norm(out), hw, output_fmt, return_prefix_tokens))
+        if intermediates_only:
+            return intermediates
+        final = final_norm(tokens)
+        radio = RadioFeatures(summary=final[:, :backbone.num_summary_tokens],
+                              features=final[:, num_prefix:], hw=hw)
+        return self._outputs(radio, output_fmt), intermediates
+
+    @staticmethod
+    def _whiten_block(normalizer, tokens, index, rot_index, num_prefix):
+        """(tokens, alpha) of one block; unchanged tokens and alpha 1 without a normalizer."""
+        if normalizer is None:
+            return tokens, 1
+        return normalizer(tokens, index, rot_index, num_prefix)
+
+    def _intermediate_output(self, tokens, hw, output_fmt, return_prefix_tokens):
+        """(B, prefix + h*w, C) tokens -> features, or RadioOutput(summary, features)."""
+        features = tokens[:, self.backbone.num_prefix_tokens:]
+        if output_fmt == 'NCHW':
+            features = tokens_to_nchw(features, hw)
+        if not return_prefix_tokens:
+            return features
+        summary = tokens[:, :self.backbone.num_summary_tokens]
+        if self.summary_idxs is not None and summary.shape[1] > 1:
+            summary = summary[:, self.summary_idxs]
+        return RadioOutput(summary.flatten(1), features)
 
     def feature_scale(self, name):
         """Feature cells per backbone token side for output ``name`` (adaptor upsampling)."""
@@ -101,3 +218,18 @@ def tokens_to_nchw(tokens, hw, scale=1):
     """
     return tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], hw[0] * scale,
                                           hw[1] * scale)
+
+
+def take_indices(num_blocks, indices):
+    """Sorted block indices for ``indices`` (int: the last n; sequence: negatives from the
+    end; None: all)."""
+    if indices is None:
+        return list(range(num_blocks))
+    if isinstance(indices, int):
+        if not 0 < indices <= num_blocks:
+            raise ValueError(f'indices={indices}: take between 1 and {num_blocks} blocks')
+        return list(range(num_blocks - indices, num_blocks))
+    indices = list(indices)
+    if not indices or any(not -num_blocks <= i < num_blocks for i in indices):
+        raise ValueError(f'block indices {indices} out of range for {num_blocks} blocks')
+    return sorted({i % num_blocks for i in indices})

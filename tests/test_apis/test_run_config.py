@@ -2,8 +2,9 @@
 import pytest
 from mmengine.config import Config
 
-from radio_mm.apis.run_config import (build_test_runner, enable_amp, load_config, set_resume,
-                                      set_show_dir, use_gloo_without_cuda)
+from radio_mm.apis.run_config import (build_test_runner, build_train_runner, enable_amp,
+                                      load_config, set_resume, set_show_dir,
+                                      use_gloo_without_cuda, use_resumable_checkpoints)
 
 DEMO = 'configs/distill/radio_demo.py'
 
@@ -67,3 +68,19 @@ def test_test_runner_needs_an_existing_checkpoint(repo_root, monkeypatch):
     monkeypatch.chdir(repo_root)
     with pytest.raises(FileNotFoundError, match="checkpoint 'missing.pth' does not exist"):
         build_test_runner(DEMO, 'missing.pth')
+
+
+@pytest.mark.parametrize('key', ['max_iters', 'max_epochs'])
+def test_an_empty_schedule_fails_before_any_work(repo_root, monkeypatch, tmp_path, key):
+    monkeypatch.chdir(repo_root)
+    work_dir = tmp_path / 'run'
+    with pytest.raises(ValueError, match=f'train_cfg.{key} must be positive, got 0'):
+        build_train_runner(DEMO, work_dir=str(work_dir), cfg_options={f'train_cfg.{key}': 0})
+    assert not work_dir.exists()  # nothing built, nothing written
+
+
+def test_configs_inheriting_a_plain_checkpoint_hook_get_the_resumable_one():
+    cfg = Config(dict(default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=5))))
+    use_resumable_checkpoints(cfg)  # e.g. mmdet's runtime, which the detection configs inherit
+    assert cfg.default_hooks.checkpoint == dict(type='radio_mm.ResumableCheckpointHook',
+                                                interval=5)

@@ -36,3 +36,19 @@ def encode_png():
 def rgb_arrays():
     return [np.ascontiguousarray(a[::8, ::8]) for a in
             (data.astronaut(), data.coffee(), data.chelsea(), data.rocket())]
+
+
+@pytest.fixture
+def camera16_png():
+    """skimage's camera photo (mean 129) as a 16-bit grayscale PNG, and its 8-bit mean."""
+    camera = data.camera()[::4, ::4]
+    return png_bytes(camera.astype(np.uint16) * 257), camera.mean()
+
+
+@pytest.fixture
+def palette_png():
+    """The coffee photo as a 256-colour palette PNG, and its RGB mean."""
+    photo = Image.fromarray(data.coffee()[::4, ::4]).convert('P', palette=Image.ADAPTIVE)
+    buffer = io.BytesIO()
+    photo.save(buffer, format='PNG')
+    return buffer.getvalue(), np.asarray(photo.convert('RGB')).mean()

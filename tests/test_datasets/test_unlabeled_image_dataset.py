@@ -1,10 +1,10 @@
+import numpy as np
 import pytest
 import torch
 
 from radio_mm.datasets import PackageSampleImages, UnlabeledImageDataset
 
-PIPELINE = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(32, 32)),
-            dict(type='PackImageInputs')]
+PIPELINE = [dict(type='Resize', scale=(32, 32)), dict(type='PackImageInputs')]
 
 
 def test_scans_folders_and_skips_unreadable_images(image_folder):
@@ -46,3 +46,21 @@ def test_package_sample_images_are_real_photos():
     assert all(not n.endswith('.tif') for n in names)
     sample = dataset[0]
     assert sample['inputs'].float().std() > 10  # real image content, not a blank
+
+
+def test_sixteen_bit_and_palette_pngs_keep_their_pixels_and_small_images_are_skipped(
+        tmp_path, camera16_png, palette_png, encode_png):
+    (tmp_path / 'camera16.png').write_bytes(camera16_png[0])
+    (tmp_path / 'palette.png').write_bytes(palette_png[0])
+    (tmp_path / 'tiny.png').write_bytes(encode_png(np.zeros((8, 40, 3), np.uint8)))
+    # Older configs start with LoadImageFromFile: it is dropped, not run a second time.
+    dataset = UnlabeledImageDataset(
+        data_root=str(tmp_path), min_side=16,
+        pipeline=[dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+                  dict(type='PackImageInputs')])
+    camera, palette, tiny = (dataset[i] for i in range(3))
+    assert abs(camera['inputs'].float().mean().item() - camera16_png[1]) < 0.5
+    assert abs(palette['inputs'].float().mean().item() - palette_png[1]) < 1e-4
+    # tiny.png (8 px high) is skipped and reported with the next image (camera16.png).
+    assert tiny['data_samples'].img_path.endswith('camera16.png')
+    assert [p.rsplit('/', 1)[-1] for p in tiny['data_samples'].skipped] == ['tiny.png']

@@ -1,3 +1,4 @@
+import numpy as np
 import webdataset as wds
 from torch.utils.data import DataLoader
 
@@ -42,3 +43,29 @@ def test_shards_split_across_workers(tmp_path, rgb_arrays, encode_png):
     keys = sorted(s['data_samples'].img_path.rsplit(':', 1)[-1] for s in loader)
     # Each worker reads its own shard: every good sample exactly once.
     assert keys == ['0_0', '0_1', '1_1']
+
+
+def test_decodes_like_the_folder_reader_and_counts_small_images_and_truncated_shards(
+        tmp_path, camera16_png, encode_png, rgb_arrays):
+    good = tmp_path / 'good.tar'
+    with wds.TarWriter(str(good)) as sink:
+        sink.write({'__key__': 'camera16', 'png': camera16_png[0]})
+        sink.write({'__key__': 'tiny', 'png': encode_png(np.zeros((8, 40, 3), np.uint8))})
+        sink.write({'__key__': 'photo', 'png': encode_png(rgb_arrays[0])})
+    broken = tmp_path / 'broken.tar'
+    with wds.TarWriter(str(broken)) as sink:
+        for i in range(3):
+            sink.write({'__key__': f'b{i}', 'png': encode_png(rgb_arrays[i])})
+    whole = broken.read_bytes()
+    broken.write_bytes(whole[:len(whole) // 2])  # the copy stopped halfway through b1
+    dataset = WebDatasetImages([str(broken), str(good)], pipeline=[dict(type='PackImageInputs')],
+                               shuffle_buffer=0, min_side=16)
+    samples = list(dataset)
+    keys = [s['data_samples'].img_path.rsplit(':', 1)[-1] for s in samples]
+    assert keys == ['b0', 'camera16', 'photo']
+    assert abs(samples[1]['inputs'].float().mean().item() - camera16_png[1]) < 0.5
+    skipped = [p for s in samples for p in s['data_samples'].skipped]
+    # The truncated shard's lost members count (they used to vanish in a warning).
+    assert len(skipped) == 2
+    assert skipped[0] == f'{broken}: the rest of the shard'
+    assert skipped[1].endswith('good.tar:tiny')

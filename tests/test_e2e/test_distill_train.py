@@ -118,3 +118,6 @@ def test_two_process_ddp(small_config, tmp_path, python, repo_root):
     assert 'Distributed training: True' in output
     assert 'using the gloo backend' in output
     assert osp.isfile(tmp_path / 'iter_2.pth')
+    # Each rank's random generators, for an exact resume.
+    states = torch.load(tmp_path / 'iter_2.pth')['rng_states']
+    assert len(states) == 2 and all('torch' in s and 'numpy' in s for s in states)

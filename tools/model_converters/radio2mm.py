@@ -52,6 +52,8 @@ def main():
                 'weights': 'ema' if student.ema else 'raw'}
         if student.teachers is not None:
             meta['teachers'] = student.teachers
+        if student.unused_release_keys:
+            meta['unused_release_keys'] = student.unused_release_keys
         os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
         torch.save(dict(meta=meta, state_dict=student.state_dict), args.dst)
         print(f'saved {args.dst} ({len(student.state_dict)} tensors)')
@@ -75,6 +77,12 @@ def main():
               f'(configs/classification/*_clip-zero-shot_in1k.py)')
         show('model', zero_shot)
     print(f"\n# adaptors: {list(student.model_cfg['adaptors'])}")
+    if student.model_cfg.get('feature_normalizer'):
+        print('# the release whitens its final features: radio_model() applies it, an mm '
+              'backbone returns them unwhitened')
+    if student.unused_release_keys:
+        print(f'# not converted, never read by the official model: '
+              f'{student.unused_release_keys}')
 
 
 if __name__ == '__main__':

@@ -1,7 +1,6 @@
 # Unlabeled images from a folder tree (or `ann_file` list) for distillation.
 crop_size = 432
 train_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
     dict(type='mmpretrain.RandomResizedCrop', scale=crop_size, crop_ratio_range=(0.35, 1.0),
          backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

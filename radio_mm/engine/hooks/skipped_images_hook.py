@@ -9,7 +9,9 @@ class SkippedImagesHook(Hook):
     """Collects the ``skipped`` paths that datasets attach to samples, logs the number of
     distinct skipped files as ``skipped_images``, and lists them when training ends."""
 
-    priority = 'BELOW_NORMAL'
+    # Before LoggerHook (BELOW_NORMAL): the line logged for an iteration counts the images
+    # skipped to fill that iteration's batch, not one log line later.
+    priority = 'NORMAL'
 
     def __init__(self, max_listed=20):
         self.max_listed = max_listed

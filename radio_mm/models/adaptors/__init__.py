@@ -1,4 +1,6 @@
-from .adaptor_mlp import AdaptorMLP
+from .adaptor_mlp import (MLP_VERSIONS, AdaptorMLP, AdaptorMLPv1, adaptor_mlp_from_state_dict,
+                          mlp_version_of)
 from .teacher_adaptor import RadioOutput, TeacherAdaptor
 
-__all__ = ['AdaptorMLP', 'TeacherAdaptor', 'RadioOutput']
+__all__ = ['AdaptorMLP', 'AdaptorMLPv1', 'MLP_VERSIONS', 'TeacherAdaptor', 'RadioOutput',
+           'adaptor_mlp_from_state_dict', 'mlp_version_of']

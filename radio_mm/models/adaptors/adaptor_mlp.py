@@ -5,7 +5,13 @@ Layout and names follow the released models' 'v2' MLP (NVlabs/RADIO `radio/adapt
 ``pre_norm`` [LayerNorm, GELU] (optional) -> ``fc1`` -> residual ``blocks.i``
 [LayerNorm, GELU, Linear] -> ``final`` [LayerNorm, GELU, Linear] -> optional pixel-shuffle
 upsampling of spatial tokens.
+
+RADIOv1 released the older 'v1' MLP (``MLP`` in the same file): ``fc1`` -> ``norm``
+[LayerNorm] -> ReLU -> ``inner`` [Linear, LayerNorm, ReLU]* -> ``fc2``, kept here as
+:class:`AdaptorMLPv1` so that v1 heads load unchanged too.
 """
+import re
+
 from einops import rearrange
 from torch import nn
 
@@ -59,11 +65,7 @@ class AdaptorMLP(nn.Module):
 
     @classmethod
     def from_state_dict(cls, state_dict, upsample_factor=1):
-        """Infer the sizes of a released head from its weights (no config needed)."""
-        if 'fc1.weight' not in state_dict or 'final.2.weight' not in state_dict:
-            raise KeyError(
-                "adaptor weights are not in the 'v2' MLP layout (fc1, blocks.i, final.2); got "
-                f'keys {sorted(state_dict)[:6]}... Only v2 adaptor heads are supported.')
+        """Infer the sizes of a released 'v2' head from its weights (no config needed)."""
         hidden_dims, in_dims = state_dict['fc1.weight'].shape
         num_inner = 0
         while f'blocks.{num_inner}.0.weight' in state_dict:
@@ -71,3 +73,62 @@ class AdaptorMLP(nn.Module):
         out_dims = state_dict['final.2.weight'].shape[0] // upsample_factor**2
         return cls(in_dims, hidden_dims, out_dims, num_inner=num_inner,
                    pre_norm='pre_norm.0.weight' in state_dict, upsample_factor=upsample_factor)
+
+
+@MODELS.register_module()
+class AdaptorMLPv1(nn.Module):
+    """RADIOv1's token-wise MLP head (no residuals, ReLU, no upsampling).
+
+    Args:
+        in_dims, hidden_dims, out_dims (int): student, hidden and teacher widths.
+        num_inner (int): extra [Linear, LayerNorm, ReLU] layers.
+        upsample_factor (int): must be 1; v1 heads have none (the official v1 ``MLP``
+            ignores ``fd_upsample_factor``).
+    """
+
+    def __init__(self, in_dims, hidden_dims, out_dims, num_inner=0, pre_norm=False,
+                 upsample_factor=1):
+        super().__init__()
+        if pre_norm:
+            raise ValueError("the 'v1' adaptor MLP has no pre_norm")
+        self.upsample_factor = 1
+        self.out_dims = out_dims
+        self.fc1 = nn.Linear(in_dims, hidden_dims)
+        self.norm = nn.LayerNorm(hidden_dims)
+        self.relu = nn.ReLU()
+        layers = []
+        for _ in range(num_inner):
+            layers += [nn.Linear(hidden_dims, hidden_dims), nn.LayerNorm(hidden_dims), nn.ReLU()]
+        self.inner = nn.Sequential(*layers)
+        self.fc2 = nn.Linear(hidden_dims, out_dims)
+
+    def forward(self, x, hw=None):
+        """(B, N, in_dims) -> (B, N, out_dims)."""
+        return self.fc2(self.inner(self.relu(self.norm(self.fc1(x)))))
+
+    @classmethod
+    def from_state_dict(cls, state_dict, upsample_factor=1):
+        hidden_dims, in_dims = state_dict['fc1.weight'].shape
+        # `inner` is flat: [Linear, LayerNorm, ReLU] per layer, two weights each.
+        num_inner = sum(1 for k in state_dict if re.fullmatch(r'inner\.\d+\.weight', k)) // 2
+        return cls(in_dims, hidden_dims, state_dict['fc2.weight'].shape[0], num_inner=num_inner)
+
+
+MLP_VERSIONS = {'v1': AdaptorMLPv1, 'v2': AdaptorMLP}
+
+
+def mlp_version_of(state_dict):
+    """'v1' or 'v2' from a released head's keys; an error for any other layout."""
+    if 'fc1.weight' in state_dict and 'final.2.weight' in state_dict:
+        return 'v2'
+    if 'fc1.weight' in state_dict and 'fc2.weight' in state_dict:
+        return 'v1'
+    raise KeyError(
+        "adaptor weights are in neither the 'v2' MLP layout (fc1, blocks.i, final.2) nor the "
+        f"'v1' one (fc1, norm, inner, fc2); got keys {sorted(state_dict)[:6]}... Attention "
+        "('attn') feature heads are not supported.")
+
+
+def adaptor_mlp_from_state_dict(state_dict, upsample_factor=1):
+    """A released head (either MLP version) sized from its weights."""
+    return MLP_VERSIONS[mlp_version_of(state_dict)].from_state_dict(state_dict, upsample_factor)

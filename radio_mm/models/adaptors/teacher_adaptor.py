@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from radio_mm.registry import MODELS
-from .adaptor_mlp import AdaptorMLP
+from .adaptor_mlp import MLP_VERSIONS
 
 
 class RadioOutput(NamedTuple):
@@ -30,6 +30,8 @@ class TeacherAdaptor(nn.Module):
         pre_norm (bool): input LayerNorm + GELU in both heads.
         summary_hidden_dims, summary_num_inner (int): the summary head's own sizes, when
             they differ from the feature head's (None: the same).
+        mlp_version (str): 'v2' (:class:`AdaptorMLP`) or 'v1' (:class:`AdaptorMLPv1`, the
+            RADIOv1 releases); ``summary_mlp_version`` overrides it for the summary head.
         phi_s (dict | None): the feature head learned PHI-S standardized targets
             (Ranzinger et al., 2024); :class:`PHISStandardizer` kwargs. The adaptor keeps the
             statistics (saved with the student) and returns teacher-space features, so a
@@ -39,16 +41,22 @@ class TeacherAdaptor(nn.Module):
 
     def __init__(self, in_dims, feature_dims, summary_dims=None, hidden_dims=1024, num_inner=1,
                  summary_slot=0, upsample_factor=1, pre_norm=False, summary_hidden_dims=None,
-                 summary_num_inner=None, phi_s=None):
+                 summary_num_inner=None, mlp_version='v2', summary_mlp_version=None,
+                 phi_s=None):
         super().__init__()
+        for version in (mlp_version, summary_mlp_version or mlp_version):
+            if version not in MLP_VERSIONS:
+                raise ValueError(f'mlp_version must be one of {sorted(MLP_VERSIONS)}, '
+                                 f'got {version!r}')
         self.phi_s = None if phi_s is None else MODELS.build(
             dict(dict(type='PHISStandardizer'), dims=feature_dims, **phi_s))
         self.summary_slot = summary_slot
-        self.summary_mlp = None if summary_dims is None else AdaptorMLP(
-            in_dims, summary_hidden_dims or hidden_dims, summary_dims,
-            num_inner if summary_num_inner is None else summary_num_inner, pre_norm)
-        self.feature_mlp = AdaptorMLP(in_dims, hidden_dims, feature_dims, num_inner, pre_norm,
-                                      upsample_factor)
+        self.summary_mlp = None if summary_dims is None else MLP_VERSIONS[
+            summary_mlp_version or mlp_version](
+                in_dims, summary_hidden_dims or hidden_dims, summary_dims,
+                num_inner if summary_num_inner is None else summary_num_inner, pre_norm)
+        self.feature_mlp = MLP_VERSIONS[mlp_version](in_dims, hidden_dims, feature_dims,
+                                                     num_inner, pre_norm, upsample_factor)
 
     @property
     def upsample_factor(self):

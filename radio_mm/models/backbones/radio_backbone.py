@@ -46,12 +46,15 @@ class RADIOBackbone(BaseModule):
         frozen_stages (int): freeze the stem and the first ``frozen_stages`` stages
             (0 or -1: none).
         with_cp (bool): gradient checkpointing of each block/stage while training.
+        allow_random_init (bool): let a ``frozen`` backbone train without pretrained
+            weights (smoke tests only: a probe on random features measures nothing).
     """
 
     def __init__(self, out_indices=(-1, ), out_type='featmap', summary_idxs=None,
                  pad_to_multiple=False, frozen=False, frozen_stages=-1, with_cp=False,
-                 init_cfg=None):
+                 allow_random_init=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.allow_random_init = allow_random_init
         if out_type not in OUT_TYPES:
             raise ValueError(f'out_type must be one of {OUT_TYPES}, got {out_type!r}')
         self.out_type = out_type
@@ -78,6 +81,15 @@ class RADIOBackbone(BaseModule):
                                      init_cfg.get('use_ema', True))
             self._is_init = True
             return
+        if self.frozen and not self.allow_random_init:
+            # mmengine initialises weights only when training (tools/test.py loads its
+            # CHECKPOINT instead), so this is a probe about to train on random features.
+            raise ValueError(
+                f'{type(self).__name__} is frozen but has no pretrained weights: a linear '
+                'probe on a random backbone trains and scores nothing. Set '
+                "model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...) (or, when "
+                'load_from holds the whole model, or for a smoke test, '
+                'model.backbone.allow_random_init=True)')
         super().init_weights()
 
     def hidden_architecture(self):

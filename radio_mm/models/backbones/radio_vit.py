@@ -8,7 +8,7 @@ ViTDet-style windowed attention (Li et al., 2022) for detection follows NVlabs/R
 from functools import partial
 
 import torch
-from timm.layers import LayerNorm
+from timm.layers import LayerNorm, Mlp
 from timm.models.vision_transformer import Block
 from timm.models.vision_transformer_sam import window_partition, window_unpartition
 from torch import nn
@@ -38,6 +38,13 @@ def default_global_blocks(num_layers, num_global=4):
                  if (period > 1 and i % period == period - 1) or i == num_layers - 1)
 
 
+def mlp_with_hidden_norm(norm_layer=None, **kwargs):
+    """timm ``Mlp`` with LayerNorm (eps 1e-5) on its hidden units, as NVlabs/RADIO's
+    `vit_huge_patch16_224_mlpnorm` adds ``nn.LayerNorm(fc1.out_features)``; timm's ``Block``
+    passes ``norm_layer=None`` to its MLP, hence the override."""
+    return Mlp(norm_layer=nn.LayerNorm, **kwargs)
+
+
 @MODELS.register_module()
 class RADIOViT(RADIOBackbone):
     """AM-RADIO ViT student.
@@ -51,7 +58,10 @@ class RADIOViT(RADIOBackbone):
         register_multiple (int): pad summary + registers to this multiple, as released.
         num_registers (int): explicit register count (overrides register_multiple).
         qkv_bias (bool): bias in the qkv projection.
-        init_values (float): LayerScale init; None for no LayerScale.
+        init_values (float): LayerScale init; None for no LayerScale (C-RADIOv3 students,
+            `vit_*_patch16_v2_224` in NVlabs/RADIO `radio/extra_timm_models.py`, have it).
+        mlp_norm (bool): LayerNorm (eps 1e-5) on the MLP hidden activations, as the
+            `vit_huge_patch16_224_mlpnorm` student.
         drop_path_rate (float): stochastic depth, linearly increasing over blocks.
         final_norm (bool): LayerNorm after the last block (the released models have none).
         window_size (int): ViTDet windowed attention in patches; None for global only.
@@ -65,8 +75,14 @@ class RADIOViT(RADIOBackbone):
 
     def __init__(self, arch='b', patch_size=16, cpe_max_size=2048, num_summary_tokens=3,
                  register_multiple=None, num_registers=None, qkv_bias=True, init_values=None,
-                 drop_path_rate=0.0, final_norm=False, window_size=None, global_blocks=None,
-                 cpe_train_crop=True, pos_dropout=0.0, **kwargs):
+                 mlp_norm=False, drop_path_rate=0.0, final_norm=False, window_size=None,
+                 global_blocks=None, cpe_train_crop=True, pos_dropout=0.0, **kwargs):
+        if window_size is not None and (isinstance(window_size, bool)
+                                        or not isinstance(window_size, int) or window_size < 1):
+            # Caught here: a zero or negative window otherwise fails deep inside the
+            # first windowed block's partition.
+            raise ValueError(f'window_size (vitdet_window_size) must be a positive number of '
+                             f'patches, or None for global attention only; got {window_size!r}')
         super().__init__(**kwargs)
         settings = self._arch_settings(arch)
         self.embed_dims = settings['embed_dims']
@@ -80,10 +96,11 @@ class RADIOViT(RADIOBackbone):
         norm_layer = partial(LayerNorm, eps=1e-6)
         # Python floats (not torch.linspace) so the model also builds on the meta device.
         dpr = [drop_path_rate * i / max(self.num_layers - 1, 1) for i in range(self.num_layers)]
+        mlp_layer = mlp_with_hidden_norm if mlp_norm else Mlp
         self.blocks = nn.Sequential(*[
             Block(self.embed_dims, settings['num_heads'], settings['mlp_ratio'],
                   qkv_bias=qkv_bias, init_values=init_values, drop_path=dpr[i],
-                  norm_layer=norm_layer) for i in range(self.num_layers)])
+                  norm_layer=norm_layer, mlp_layer=mlp_layer) for i in range(self.num_layers)])
         self.norm = norm_layer(self.embed_dims) if final_norm else nn.Identity()
         if window_size is None:
             self.global_blocks = frozenset(range(self.num_layers))
@@ -152,16 +169,22 @@ class RADIOViT(RADIOBackbone):
         patches = window_unpartition(windows, self.window_size, hw, pad_hw).flatten(1, 2)
         return torch.cat([prefix, patches], dim=1)
 
-    def _forward(self, x, out_indices):
+    def block_outputs(self, x, num_blocks=None):
+        """Yield ``(i, tokens, hw)`` after each of the first ``num_blocks`` blocks (all by
+        default); tokens (B, num_prefix_tokens + h*w, C) before the final norm."""
         hw = (x.shape[2] // self.patch_size, x.shape[3] // self.patch_size)
         x = self.patch_generator(x)
-        n = self.num_prefix_tokens
-        maps = []
-        for i in range(self.num_layers):
+        for i in range(self.num_layers if num_blocks is None else num_blocks):
             if self.with_cp and self.training and x.requires_grad:
                 x = checkpoint(self._run_block, i, x, hw, use_reentrant=False)
             else:
                 x = self._run_block(i, x, hw)
+            yield i, x, hw
+
+    def _forward(self, x, out_indices):
+        n = self.num_prefix_tokens
+        maps = []
+        for i, x, hw in self.block_outputs(x):
             if i == self.num_layers - 1:
                 x = self.norm(x)
             if i in out_indices:

@@ -9,14 +9,15 @@ evaluation the weights are the whole point, so this pre-hook
 * reads the file as every RADIO loader does (:func:`radio_model_weights`: a distillation
   run's ``student.*`` unwrapped, an unconverted release or a foreign key refused);
 * drops what the classifier does not own: the input conditioner (the data preprocessor
-  normalizes), other adaptors and the unused feature heads;
+  normalizes), the feature normalizers, other adaptors and the unused feature heads;
 * refuses any file whose backbone/adaptor weights are missing or mis-shaped, with an error
   that says the fix.
 """
 from ..radio_checkpoint import radio_model_weights
 
 # Parts of a RADIO model file that a frozen classifier may not have.
-_OPTIONAL_PREFIXES = ('input_conditioner.', 'adaptors.')
+_OPTIONAL_PREFIXES = ('input_conditioner.', 'adaptors.', 'feature_normalizer.',
+                      'intermediate_normalizer.')
 _CHECKED_PREFIXES = ('backbone.', 'adaptors.')
 _FIX = ('Pass a radio_mm student file (tools/model_converters/radio2mm.py output or a '
         'distillation checkpoint) whose architecture the config describes; the converter '

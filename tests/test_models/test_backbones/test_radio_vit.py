@@ -178,3 +178,9 @@ def test_patch_14_and_long_arch_names():
     with torch.device('meta'):
         huge = RADIOViT(arch='huge')
     assert (huge.embed_dims, huge.num_layers) == (1280, 32)
+
+
+@pytest.mark.parametrize('window_size', [0, -1, 2.5])
+def test_impossible_window_sizes_fail_at_construction(window_size):
+    with pytest.raises(ValueError, match=r'window_size \(vitdet_window_size\) must be a positive'):
+        tiny_vit(window_size=window_size)

@@ -1,0 +1,110 @@
+"""Checkpoints survive a crash while saving, bad ones are named, and resumes are exact."""
+import itertools
+
+import pytest
+import torch
+from mmengine.fileio import LocalBackend
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+from torch.utils.data import Dataset
+
+import radio_mm  # noqa: F401  (registers the hook)
+
+_names = itertools.count()
+
+
+class _Points(Dataset):
+
+    def __len__(self):
+        return 16
+
+    def __getitem__(self, i):
+        x = torch.tensor([float(i) / 16])
+        return dict(x=x, y=3 * x + 1)
+
+
+class _DropoutNet(BaseModel):
+    """Draws from torch's generator every step (dropout), as a RADIO student does."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(1, 16), torch.nn.Dropout(0.5),
+                                       torch.nn.Linear(16, 1))
+
+    def forward(self, x, y, mode='loss'):
+        return dict(loss=((self.net(x) - y)**2).mean())
+
+
+def _runner(work_dir, max_iters, resume=False, max_keep_ckpts=-1):
+    torch.manual_seed(0)  # the model is built before the Runner seeds
+    return Runner(
+        model=_DropoutNet(), work_dir=str(work_dir),
+        train_dataloader=dict(dataset=_Points(), sampler=dict(type='DefaultSampler', shuffle=True),
+                              batch_size=4, collate_fn=dict(type='default_collate')),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        default_hooks=dict(checkpoint=dict(type='ResumableCheckpointHook', interval=3,
+                                           by_epoch=False, max_keep_ckpts=max_keep_ckpts)),
+        resume=resume, randomness=dict(seed=0), experiment_name=f'ckpt{next(_names)}')
+
+
+def _last_checkpoint(work_dir):
+    return (work_dir / 'last_checkpoint').read_text()
+
+
+def test_a_save_failing_midway_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    put = LocalBackend.put
+
+    def put_half_of_iter_6(self, obj, filepath):
+        if 'iter_6' in str(filepath):  # the disk filled up / the job was killed mid-write
+            put(self, obj[:len(obj) // 2], filepath)
+            raise OSError('No space left on device')
+        put(self, obj, filepath)
+
+    monkeypatch.setattr(LocalBackend, 'put', put_half_of_iter_6)
+    with pytest.raises(OSError, match='No space left'):
+        _runner(tmp_path, max_iters=9, max_keep_ckpts=1).train()
+    # mmengine deleted iter_3.pth before writing, and left a half iter_6.pth behind.
+    files = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+    assert [f for f in files if 'pth' in f] == ['iter_3.pth']
+    assert _last_checkpoint(tmp_path) == str(tmp_path / 'iter_3.pth')
+    assert torch.load(tmp_path / 'iter_3.pth')['meta']['iter'] == 3
+
+    monkeypatch.setattr(LocalBackend, 'put', put)
+    resumed = _runner(tmp_path, max_iters=9, resume=True, max_keep_ckpts=1)
+    resumed.train()
+    assert resumed.iter == 9
+    assert sorted(p.name for p in tmp_path.glob('*.pth')) == ['iter_9.pth']
+
+
+@pytest.mark.parametrize('damage', ['empty', 'truncated', 'empty pointer'])
+def test_resuming_from_a_damaged_checkpoint_names_the_last_good_one(tmp_path, damage):
+    _runner(tmp_path, max_iters=6).train()
+    latest = tmp_path / 'iter_6.pth'
+    if damage == 'empty':
+        latest.write_bytes(b'')
+        expected = "iter_6.pth'.*empty \\(0 bytes\\)"
+    elif damage == 'truncated':
+        latest.write_bytes(latest.read_bytes()[:1000])
+        expected = "iter_6.pth'.*truncated"
+    else:
+        (tmp_path / 'last_checkpoint').write_text('')
+        expected = 'named by .*last_checkpoint.*no checkpoint is named'
+    with pytest.raises(RuntimeError, match=expected) as error:
+        _runner(tmp_path, max_iters=9, resume=True).train()
+    good = tmp_path / ('iter_3.pth' if damage != 'empty pointer' else 'iter_6.pth')
+    assert f'--resume {good}' in str(error.value)
+
+
+def test_a_resumed_run_repeats_the_uninterrupted_one(tmp_path):
+    straight = _runner(tmp_path / 'straight', max_iters=6)
+    straight.train()
+    _runner(tmp_path / 'stopped', max_iters=3).train()
+    resumed = _runner(tmp_path / 'stopped', max_iters=6, resume=True)
+    resumed.train()
+    # Same dropout masks after the resume: bit-equal weights and losses.
+    for (name, a), b in zip(straight.model.state_dict().items(),
+                            resumed.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    losses = [r.message_hub.get_scalar('train/loss').data[0][-3:] for r in (straight, resumed)]
+    assert (losses[0] == losses[1]).all()

@@ -1,0 +1,191 @@
+"""Every release family loads through radio_model() and gives the official outputs.
+
+Checkpoints come from `release_checkpoints.py` (real student architectures at tiny sizes, in
+the release key layout); the reference is computed there from the timm blocks and plain
+maths, without radio_mm.
+"""
+import pytest
+import torch
+from release_checkpoints import FAMILIES, build_release, reference_forward, reference_tokens
+
+from radio_mm.apis import radio_model
+from radio_mm.registry import MODELS
+
+
+def assert_close(ours, theirs):
+    assert ours.shape == theirs.shape
+    assert ((ours - theirs).abs().max() / theirs.abs().max()).item() <= 1e-4
+
+
+@pytest.fixture(scope='module')
+def images():
+    return torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+
+
+def save_release(tmp_path, family):
+    release, student = build_release(family)
+    path = tmp_path / f'{family}.pth.tar'
+    torch.save(release, path)
+    return str(path), release, student
+
+
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_release_family_matches_reference(tmp_path, family, images):
+    path, release, student = save_release(tmp_path, family)
+    names = [t['name'] for t in release['args'].teachers]
+    model = radio_model(path, adaptor_names=names)
+    patch = model.patch_size
+    x = images if patch == 16 else torch.nn.functional.interpolate(images, size=4 * patch)
+    with torch.no_grad():
+        ours = model(x)
+        reference = reference_forward(release, student, x, names)
+    assert set(ours) == {'backbone', *names}
+    for name, (summary, features) in reference.items():
+        if summary is not None:
+            assert_close(ours[name].summary, summary)
+        assert_close(ours[name].features, features)
+
+    # The backbone of an mm config loads the same release through init_cfg.
+    backbone = MODELS.build(dict(_backbone_cfg(release),
+                                 init_cfg=dict(type='Pretrained', checkpoint=path)))
+    backbone.init_weights()
+    for key, value in model.backbone.state_dict().items():
+        assert torch.equal(backbone.state_dict()[key], value), key
+
+
+def _backbone_cfg(release):
+    from radio_mm.models.official_checkpoint import backbone_cfg_from_checkpoint
+    return backbone_cfg_from_checkpoint(release['args'], release['state_dict'])
+
+
+def test_family_options_are_read_from_the_weights():
+    cfg = {family: _backbone_cfg(build_release(family)[0]) for family in
+           ('radio_v1', 'c-radio_v3-b', 'c-radio_v4-so400m', 'mlpnorm-h', 'radio_v2.5-h-norm')}
+    assert cfg['radio_v1']['patch_size'] == 14 and cfg['radio_v1']['num_registers'] == 0
+    assert cfg['c-radio_v3-b']['init_values'] is not None  # LayerScale
+    assert cfg['c-radio_v3-b']['num_registers'] == 5  # register_multiple=8 over 3 teachers
+    so400m = cfg['c-radio_v4-so400m']['arch']
+    assert int(so400m['embed_dims'] * so400m['mlp_ratio']) == int(48 * 4304 / 1152)
+    assert cfg['mlpnorm-h']['mlp_norm'] and not cfg['c-radio_v3-b']['mlp_norm']
+    assert cfg['radio_v2.5-h-norm']['final_norm']
+
+
+def test_unknown_release_keys_raise(tmp_path):
+    release, _ = build_release('radio_v2.5-b')
+    release['state_dict']['_summary_whitener.weight'] = torch.zeros(3)
+    path = tmp_path / 'odd.pth.tar'
+    torch.save(release, path)
+    with pytest.raises(KeyError, match='_summary_whitener.weight'):
+        radio_model(str(path))
+    # An unknown student weight is named too (not dropped by the load).
+    release['state_dict'].pop('_summary_whitener.weight')
+    release['state_dict']['base_model.blocks.0.attn.q_norm.weight'] = torch.ones(16)
+    torch.save(release, path)
+    with pytest.raises(KeyError, match='q_norm'):
+        radio_model(str(path))
+
+
+def test_feature_normalizer_is_applied_not_dropped(tmp_path, images):
+    """The v2.5 failure of the issue: features must be whitened, adaptors read them so."""
+    path, release, student = save_release(tmp_path, 'radio_v2.5-b')
+    model = radio_model(path)
+    with torch.no_grad():
+        features = model(images).features
+        raw = reference_tokens(release, student, images)[-1][:, 8:]
+    assert not torch.allclose(features, raw, rtol=0.1)
+    state = release['state_dict']
+    assert_close(features, (raw - state['_feature_normalizer.mean']) @
+                 state['_feature_normalizer.tx'].T)
+
+
+def reference_intermediates(release, student, images, indices, aggregation, scheme):
+    """forward_intermediates written out from radio/forward_intermediates.py's definition."""
+    state = release['state_dict']
+    blocks = reference_tokens(release, student, images)
+    num_prefix = state['base_model.patch_generator.cls_token.token'].shape[0]
+    alphas = state['_intermediate_feature_normalizer.alphas']
+    means = state['_intermediate_feature_normalizer.means']
+    rotation = state['_intermediate_feature_normalizer.rotation']
+
+    def whiten(i, rot):
+        patches = blocks[i][:, num_prefix:]
+        if scheme == 'none':
+            return patches, 1.0
+        return (patches - means[i]) @ rotation[rot].T, alphas[i]
+
+    outputs, start = [], 0
+    for take in indices:
+        if aggregation == 'sparse':
+            y, alpha = whiten(take, take)
+            patches = alpha * y
+        else:
+            group = [whiten(i, take) for i in range(start, take + 1)]
+            if scheme == 'post-alpha':
+                patches = (sum(a for _, a in group) / len(group)) * \
+                    sum(y for y, _ in group) / len(group)
+            else:
+                patches = sum(a * y for y, a in group) / len(group)
+            start = take + 1
+        outputs.append(patches)
+    return outputs
+
+
+@pytest.mark.parametrize('aggregation,scheme', [('sparse', 'post-alpha'), ('dense', 'post-alpha'),
+                                                ('dense', 'pre-alpha'), ('sparse', 'none')])
+def test_forward_intermediates_match_reference(tmp_path, images, aggregation, scheme):
+    path, release, student = save_release(tmp_path, 'c-radio_v3-b')
+    model = radio_model(path)
+    with torch.no_grad():
+        final, ours = model.forward_intermediates(
+            images, indices=[0, -1], output_fmt='NLC', aggregation=aggregation,
+            norm_alpha_scheme=scheme, return_prefix_tokens=True)
+        reference = reference_intermediates(release, student, images, [0, 2], aggregation,
+                                            scheme)
+        plain = model(images)
+    assert len(ours) == 2
+    for out, ref in zip(ours, reference):
+        assert_close(out.features, ref)
+    # Summary: the summary teachers' tokens of that block (clip, dino_v2; not sam).
+    tokens = reference_tokens(release, student, images)[0]
+    assert_close(ours[0].summary, tokens[:, [0, 1]].flatten(1))
+    assert_close(final.features, plain.features)
+    assert_close(final.summary, plain.summary)
+
+
+def test_forward_intermediates_formats_and_errors(tmp_path, images):
+    path, _, _ = save_release(tmp_path, 'radio_v2.1')
+    model = radio_model(path, adaptor_names='clip')
+    with torch.no_grad():
+        maps = model.forward_intermediates(images, indices=2, intermediates_only=True)
+        final, _ = model.forward_intermediates(images, indices=1, stop_early=True)
+    assert [m.shape for m in maps] == [(2, 32, 4, 4)] * 2
+    assert set(final) == {'backbone', 'clip'} and final['backbone'].features.dim() == 4
+    with pytest.raises(ValueError, match='aggregation'):
+        model.forward_intermediates(images, aggregation='mean')
+    with pytest.raises(ValueError, match='out of range'):
+        model.forward_intermediates(images, indices=[5])
+
+
+def test_converted_release_keeps_normalizers_and_v1_heads(tmp_path, images):
+    """radio2mm's conversion of a release loads back with the same outputs."""
+    from radio_mm.models.official_checkpoint import official_to_radio_mm
+    for family in ('c-radio_v3-b', 'radio_v1'):
+        path, release, _ = save_release(tmp_path, family)
+        converted = official_to_radio_mm(path)
+        assert converted['meta']['unused_release_keys'] == (
+            ['base_model.reg_token'] if family == 'c-radio_v3-b' else [])
+        torch.save(converted, tmp_path / 'converted.pth')
+        names = [t['name'] for t in release['args'].teachers]
+        x = images if family == 'c-radio_v3-b' else torch.rand(1, 3, 56, 56)
+        with torch.no_grad():
+            ours = radio_model(str(tmp_path / 'converted.pth'), adaptor_names=names)(x)
+            official = radio_model(path, adaptor_names=names)(x)
+        for name in official:
+            assert torch.equal(ours[name].features, official[name].features)
+
+
+def test_forward_intermediates_refuses_eradio():
+    from radio_mm.models import RADIOModel
+    model = RADIOModel(backbone=dict(type='ERADIO', arch='xxxtiny')).eval()
+    with pytest.raises(NotImplementedError, match='ViT student'):
+        model.forward_intermediates(torch.rand(1, 3, 64, 64))
