@@ -8,6 +8,7 @@ heads. Writing them out from the file is how configs and checkpoints stay in ste
 """
 import copy
 
+from radio_mm.models.adaptors import MLP_VERSIONS
 from radio_mm.models.input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from radio_mm.models.official_checkpoint import data_preprocessor_stats
 from radio_mm.models.radio_checkpoint import meta_backbone
@@ -64,4 +65,7 @@ def _summary_head(adaptor):
                 num_inner=adaptor.get('num_inner', 1) if num_inner is None else num_inner)
     if adaptor.get('pre_norm'):
         head['pre_norm'] = True
+    version = adaptor.get('summary_mlp_version') or adaptor.get('mlp_version', 'v2')
+    if version != 'v2':  # RADIOv1 heads (RADIOCLIPZeroShot builds an AdaptorMLP otherwise)
+        head['type'] = MLP_VERSIONS[version].__name__
     return dict(summary_head=head, summary_slot=adaptor.get('summary_slot', 0))
