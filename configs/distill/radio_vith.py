@@ -14,6 +14,7 @@ _base_ = [
     '../_base_/datasets/distill_datacomp_wds.py',
     '../_base_/schedules/distill_600k.py',
     '../_base_/models/radio_distill_teachers.py',
+    '../_base_/distill_evaluation.py',  # tools/test.py: teacher agreement on held-out images
 ]
 
 model = dict(

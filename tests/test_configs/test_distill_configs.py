@@ -41,8 +41,10 @@ def test_missing_teacher_checkpoint_stops_before_training(tmp_path, python, repo
          str(tmp_path)], cwd=repo_root, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     message = result.stderr
-    assert "checkpoint file 'checkpoints/teachers/dfn5b_clip_vit_h_14_378/" in message
-    assert "OpenCLIPTeacher 'clip'" in message and 'fetch_teachers.py' in message
+    assert '3 checkpoints are missing' in message  # all of them, in one message
+    assert 'checkpoints/teachers/dfn5b_clip_vit_h_14_378/' in message
+    assert "OpenCLIPTeacher 'clip'" in message and "SAMTeacher 'sam'" in message
+    assert 'fetch_teachers.py --out-dir checkpoints/teachers --teachers sam' in message
     assert not list(tmp_path.glob('*.pth'))
 
 

@@ -34,8 +34,10 @@ model = dict(
         drop_path_rate=0.1,
         out_indices=(-1, ),
         # Weights: init_cfg=dict(type='Pretrained', checkpoint='checkpoints/radio_b.pth') with
-        # a checkpoint from tools/model_converters/radio2mm.py or a distillation run.
-        init_cfg=None),
+        # a checkpoint from tools/model_converters/radio2mm.py or a distillation run. No
+        # init_cfg key here (random init by default), so that
+        # --cfg-options model.backbone.init_cfg.type=Pretrained can create it.
+    ),
     neck=dict(
         _delete_=True,
         type='SimpleFPN',

@@ -9,10 +9,17 @@ resolutions; the paper gives SAM its own high-resolution partition, sec. 4.3):
    teacher's space; spatial outputs are resampled onto the teacher's feature grid;
 4. losses: cosine on summaries, cosine + smooth-L1 on features (sec. 3.1), or MSE on PHI-S
    standardized features.
+
+Evaluation (``val_step``/``test_step``, ``mode='predict'``) runs the same pairing on held-out
+images, every teacher on every image with the student at its partition's
+``eval_resolution``, and reports per image how closely each adaptor reproduces its teacher
+(summary and feature cosine, feature MSE) for :class:`TeacherAgreement`.
 """
 import copy
 import random
+from typing import NamedTuple, Optional
 
+import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
@@ -22,6 +29,7 @@ from radio_mm.registry import MODELS
 from ..losses import cosine_distance
 from ..radio_model import tokens_to_nchw
 from ..teachers.base_teacher import resize_images
+from ..teachers.teacher_weight_files import check_teacher_weights
 
 
 class Partition:
@@ -33,14 +41,19 @@ class Partition:
         resolutions (list[tuple[int, int]]): student (H, W) choices, one drawn per step.
         milestones (list[tuple[int, list]]): ``(iteration, resolutions)`` switches, e.g. the
             paper's 256 px then 432 px stages.
+        eval_resolution (tuple[int, int] | None): student (H, W) when evaluating; None for
+            the largest resolution of the last stage (where training ends).
     """
 
     def __init__(self, teachers, batch_fraction=1.0, resolutions=((256, 256), ),
-                 milestones=()):
+                 milestones=(), eval_resolution=None):
         self.teachers = list(teachers)
         self.batch_fraction = batch_fraction
         self.resolutions = [tuple(r) for r in resolutions]
         self.milestones = sorted((int(i), [tuple(r) for r in rs]) for i, rs in milestones)
+        last_stage = self.milestones[-1][1] if self.milestones else self.resolutions
+        self.eval_resolution = tuple(eval_resolution or max(last_stage,
+                                                            key=lambda r: r[0] * r[1]))
 
     def resolution(self, step):
         """The student resolution for ``step``: same on every rank (seeded by the step)."""
@@ -49,6 +62,15 @@ class Partition:
             if step >= start:
                 choices = resolutions
         return random.Random(step).choice(choices)
+
+
+class AdaptorTargets(NamedTuple):
+    """One teacher's targets and the student adaptor's outputs for them, on the teacher's
+    feature grid: summaries (B, C) (None when the teacher has none), features (B, C, h, w)."""
+    summary: Optional[torch.Tensor]
+    target_summary: Optional[torch.Tensor]
+    features: torch.Tensor
+    target_features: torch.Tensor
 
 
 @MODELS.register_module()
@@ -81,6 +103,7 @@ class RADIODistiller(BaseModel):
             data_preprocessor = dict(type='ImgDataPreprocessor', mean=[0., 0., 0.],
                                      std=[255., 255., 255.], bgr_to_rgb=True)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        check_teacher_weights(teachers)  # every missing file in one message, before building
         self.teachers = nn.ModuleDict()
         for cfg in teachers:
             teacher = MODELS.build(cfg)
@@ -177,7 +200,9 @@ class RADIODistiller(BaseModel):
     def forward(self, inputs, data_samples=None, mode='loss'):
         if mode == 'loss':
             return self.loss(inputs)
-        if mode in ('tensor', 'predict'):
+        if mode == 'predict':
+            return self.predict(inputs)
+        if mode == 'tensor':
             return self.student(inputs)
         raise RuntimeError(f'RADIODistiller has no mode {mode!r} (loss, tensor, predict)')
 
@@ -205,7 +230,29 @@ class RADIODistiller(BaseModel):
                 losses.update(self._teacher_losses(name, x, radio))
         return losses
 
-    def _teacher_losses(self, name, images, radio):
+    def predict(self, images):
+        """images: (B, 3, H, W) RGB in [0, 1] -> one dict per image with, for each teacher,
+        ``<name>_feature_cos`` (mean over its feature cells), ``<name>_feature_mse`` (mean
+        over cells and channels) and ``<name>_summary_cos`` (teachers with a summary): the
+        training log's similarities, per image, with the student at ``eval_resolution``."""
+        scores = {}
+        for partition in self.partitions:
+            radio = self.student.forward_backbone(
+                resize_images(images, partition.eval_resolution, 'bilinear'))
+            for name in partition.teachers:
+                out = self._adaptor_targets(name, images, radio)
+                scores[f'{name}_feature_cos'] = F.cosine_similarity(
+                    out.features, out.target_features, dim=1).flatten(1).mean(1)
+                scores[f'{name}_feature_mse'] = (
+                    out.features - out.target_features).square().flatten(1).mean(1)
+                if out.summary is not None:
+                    scores[f'{name}_summary_cos'] = F.cosine_similarity(
+                        out.summary, out.target_summary, dim=1)
+        return [{key: float(values[i]) for key, values in scores.items()}
+                for i in range(images.shape[0])]
+
+    def _adaptor_targets(self, name, images, radio):
+        """Teacher ``name`` on ``images`` and the student's adaptor on its ``radio`` output."""
         teacher = self.teachers[name]
         target = teacher(images)
         summary, features = self.student.adaptors[name](radio, standardized=True)
@@ -215,11 +262,19 @@ class RADIODistiller(BaseModel):
             target_features = self.phi_s[name](target_features)
         features = tokens_to_nchw(features, radio.hw, self.student.feature_scale(name))
         features = F.interpolate(features, size=(h, w), mode='bilinear', align_corners=False)
-        losses = {f'loss_{name}_features': self.feature_losses[name](features, target_features),
+        if target.summary is None or summary is None:
+            return AdaptorTargets(None, None, features, target_features)
+        return AdaptorTargets(summary, target.summary, features, target_features)
+
+    def _teacher_losses(self, name, images, radio):
+        out = self._adaptor_targets(name, images, radio)
+        losses = {f'loss_{name}_features': self.feature_losses[name](out.features,
+                                                                     out.target_features),
                   f'{name}_feature_cos': 1 - cosine_distance(
-                      features.detach(), target_features, dim=1)}
-        if target.summary is not None and summary is not None:
-            losses[f'loss_{name}_summary'] = self.summary_losses[name](summary, target.summary)
-            losses[f'{name}_summary_cos'] = 1 - cosine_distance(summary.detach(),
-                                                                target.summary)
+                      out.features.detach(), out.target_features, dim=1)}
+        if out.summary is not None:
+            losses[f'loss_{name}_summary'] = self.summary_losses[name](out.summary,
+                                                                       out.target_summary)
+            losses[f'{name}_summary_cos'] = 1 - cosine_distance(out.summary.detach(),
+                                                                out.target_summary)
         return losses
