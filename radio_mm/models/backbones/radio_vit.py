@@ -134,6 +134,12 @@ class RADIOViT(RADIOBackbone):
     def num_summary_tokens(self):
         return self.patch_generator.cls_token.num_summary
 
+    def hidden_architecture(self):
+        # One (summary + registers, C) parameter and one qkv matrix hold any split.
+        return dict(num_summary_tokens=self.num_summary_tokens,
+                    num_registers=self.patch_generator.cls_token.num_registers,
+                    num_heads=self.blocks[0].attn.num_heads)
+
     @property
     def num_prefix_tokens(self):
         return self.patch_generator.num_prefix_tokens

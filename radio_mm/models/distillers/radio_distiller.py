@@ -138,7 +138,17 @@ class RADIODistiller(BaseModel):
                 raise ValueError(f'two teachers are named {teacher.name!r}; names must differ')
             self.teachers[teacher.name] = teacher
         self.student_cfg = self._complete_student_cfg(student, adaptor_cfg or {})
-        self.student = MODELS.build(copy.deepcopy(self.student_cfg))
+        # PHI-S statistics live in the adaptor that learned the standardized targets, so the
+        # student maps its features back to the teacher's space at inference; the saved
+        # config reads them from the checkpoint, the stats file may not travel with it.
+        build_cfg = copy.deepcopy(self.student_cfg)
+        for name, cfg in (phi_s or {}).items():
+            if name not in self.teachers:
+                raise ValueError(f'phi_s names unknown teacher {name!r}; teachers are '
+                                 f'{list(self.teachers)}')
+            build_cfg['adaptors'][name]['phi_s'] = dict(cfg)
+            self.student_cfg['adaptors'][name]['phi_s'] = dict(from_checkpoint=True)
+        self.student = MODELS.build(build_cfg)
         self.partitions = [Partition(**p) for p in partitions] if partitions else [
             Partition(list(self.teachers), 1.0, resolutions)]
         self._check_partitions()
@@ -150,10 +160,8 @@ class RADIODistiller(BaseModel):
             override = teacher_losses.get(name, {})
             self.summary_losses[name] = MODELS.build(override.get('summary_loss', summary_loss))
             self.feature_losses[name] = MODELS.build(override.get('feature_loss', feature_loss))
-        self.phi_s = nn.ModuleDict({
-            name: MODELS.build(dict(dict(type='PHISStandardizer'),
-                                    dims=self.teachers[name].feature_dim, **cfg))
-            for name, cfg in (phi_s or {}).items()})
+        # Views of the adaptors' standardizers (registered there, saved once).
+        self.phi_s = {name: self.student.adaptors[name].phi_s for name in phi_s or {}}
         # Teachers come from their own checkpoints: never saved with (or loaded from) ours.
         self._register_state_dict_hook(self._drop_teacher_weights)
         self._register_load_state_dict_pre_hook(self._keep_teacher_weights)
@@ -181,6 +189,11 @@ class RADIODistiller(BaseModel):
                 summary_dims=teacher.summary_dim, summary_slot=min(slot, num_slots - 1))
         cfg['adaptors'] = adaptors
         cfg.setdefault('type', 'RADIOModel')
+        if backbone.__class__.__name__ == 'RADIOViT' and summary_teachers:
+            # The backbone summary (k-NN, probes) is the summary teachers' tokens only, as the
+            # official model's summary_idxs; a spare token would add untrained dimensions.
+            cfg.setdefault('summary_idxs', sorted({adaptors[n].get('summary_slot', 0)
+                                                   for n in summary_teachers}))
         return cfg
 
     def _check_partitions(self):
@@ -293,7 +306,7 @@ class RADIODistiller(BaseModel):
         teacher = self.teachers[name]
         # a cached teacher reads its targets from the samples; an online one computes them
         target = teacher(images, data_samples) if self.teacher_cache else teacher(images)
-        summary, features = self.student.adaptors[name](radio)
+        summary, features = self.student.adaptors[name](radio, standardized=True)
         h, w = teacher.valid_feature_hw(tuple(images.shape[-2:]))
         target_features = target.features[..., :h, :w]
         if name in self.phi_s:
