@@ -28,3 +28,10 @@ def astronaut():
     from skimage import data
     image = torch.from_numpy(data.astronaut().astype(np.float32) / 255)
     return image.permute(2, 0, 1)[None]
+
+
+def pytest_configure(config):
+    # `pytest tests` (CI) runs everything; `-m "not all_configs"` leaves the smoke run out.
+    config.addinivalue_line(
+        'markers', 'all_configs: every shipped config shrunk and run through '
+        'tools/train.py / tools/test.py (tests/test_configs/test_all_configs_run.py)')

@@ -11,6 +11,7 @@ Then use ``am_radio_teacher_cfgs(out_dir)`` (or its printed configs) in a distil
 import argparse
 import os
 import os.path as osp
+import sys
 
 from radio_mm.models.teachers.paper_teachers import (AM_RADIO_TEACHERS, DEFAULT_CHECKPOINT_DIR,
                                                      am_radio_teacher_cfgs)
@@ -41,15 +42,28 @@ def download(weights, target):
     os.replace(target + '.part', target)
 
 
+def fetch(weights, target):
+    """:func:`download`, with a failed transfer (offline, refused, not found) as one line
+    naming the source and the target instead of a urllib/requests traceback."""
+    try:
+        download(weights, target)
+    except OSError as err:  # URLError, requests' and huggingface_hub's errors are OSErrors
+        if osp.exists(target + '.part'):
+            os.remove(target + '.part')
+        reason = ' '.join(str(getattr(err, 'reason', None) or err).split())
+        sys.exit(f'fetch_teachers.py: cannot download {weights.source} to {target}: '
+                 f'{reason or type(err).__name__}')
+
+
 def main():
     args = parse_args()
     for name in args.teachers:
         weights = AM_RADIO_TEACHERS[name].weights
         target = osp.join(args.out_dir, weights.filename)
         state = 'present' if osp.isfile(target) else 'missing'
-        print(f'{name}: {weights.source}\n    -> {target} ({state})')
+        print(f'{name}: {weights.source}\n    -> {target} ({state})', flush=True)
         if state == 'missing' and not args.dry_run:
-            download(weights, target)
+            fetch(weights, target)
     print('\nteacher configs:')
     for cfg in am_radio_teacher_cfgs(args.out_dir, args.teachers):
         print(f'    {cfg},')

@@ -16,10 +16,13 @@ cache="$root/.cache/wheels"   # mmcv wheels built here, reused by later runs
 stamp="$venv/.radio_mm_env"
 
 log() { printf '[setup_env] %s\n' "$*"; }
+# Printed on every successful exit: the tools need the venv's python.
+activate_hint() { log "activate with 'source .venv/bin/activate' (or run .venv/bin/python, make demo, make test)"; }
 
 want="$(cat requirements/*.txt setup.py tools/setup_env.sh | sha256sum | cut -d' ' -f1)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; then
   log "environment up to date ($venv)"
+  activate_hint
   exit 0
 fi
 
@@ -74,4 +77,5 @@ log "installing radio_mm (editable)"
 
 "$venv/bin/python" -c 'import radio_mm, mmcv.ops, mmseg, mmdet, mmpretrain, open_clip, segment_anything'
 echo "$want" > "$stamp"
-log "done: activate with 'source .venv/bin/activate'"
+log "done"
+activate_hint

@@ -19,6 +19,10 @@ custom_hooks = [
     dict(type='SkippedImagesHook'),
     dict(type='RADIOModelMetaHook'),
     dict(type='FeaturePCAHook', size=432, interval=20000),
+    # EMA of the student + adaptors (teachers are never copied): checkpoints hold the averaged
+    # weights in state_dict and the raw ones in ema_state_dict. Official releases ship an EMA
+    # too (state_dict_ema); its decay is unpublished: 1 - 1e-4 is [ours].
+    dict(type='StudentEMAHook', momentum=1e-4),
 ]
 
 # Partitions can leave an adaptor idle for a step; DDP must tolerate that.

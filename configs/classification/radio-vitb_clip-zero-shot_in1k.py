@@ -32,8 +32,9 @@ model = dict(
     summary_slot=0,
     text_encoder=dict(
         model_name='ViT-H-14-378-quickgelu',
-        # apple/DFN5B-CLIP-ViT-H-14-378 open_clip_pytorch_model.bin, downloaded beforehand.
-        pretrained='checkpoints/dfn5b_clip_vit-h-14-378.bin',
+        # apple/DFN5B-CLIP-ViT-H-14-378 open_clip_pytorch_model.bin (both towers), where
+        # python tools/fetch_teachers.py --teachers clip puts it.
+        pretrained='checkpoints/teachers/dfn5b_clip_vit_h_14_378/open_clip_pytorch_model.bin',
         # The 1000 x 80 prompt embeddings are computed once and kept here.
         cache_dir='work_dirs/zero_shot_text_cache'),
     # Labels are the sorted wnid folders, i.e. the standard ImageNet order of these names.

@@ -23,9 +23,10 @@ model = dict(
         cpe_max_size=2048,
         num_summary_tokens=4,
         register_multiple=8),
-    # The official model's summary_idxs (tokens of teachers with a summary loss), as
-    # tools/model_converters/radio2mm.py prints them; None concatenates all summary tokens.
-    summary_idxs=None)
+    # The official model's summary_idxs: the tokens of the teachers trained with a summary
+    # loss (DFN CLIP, SigLIP, DINOv2; not SAM's), NVlabs/RADIO issue #80 (v2.5-B: 3 x 768).
+    # radio2mm.py prints a file's; RADIOCheckpointCheckHook refuses a file that disagrees.
+    summary_idxs=[0, 1, 2])
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_evaluator = dict(_delete_=True, type='KNNAccuracy', k=20, temperature=0.07, topk=(1, 5))
 # The bank: the test dataloader (same transform) on the train split.

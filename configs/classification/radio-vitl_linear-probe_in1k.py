@@ -3,4 +3,4 @@ _base_ = ['./radio-vitb_linear-probe_in1k.py']
 model = dict(
     backbone=dict(arch='l',
                   init_cfg=dict(type='Pretrained', checkpoint='checkpoints/radio_v2.5-l.pth')),
-    head=dict(in_channels=4 * 1024))
+    head=dict(in_channels=3 * 1024))

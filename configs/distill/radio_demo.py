@@ -6,9 +6,12 @@
 # (open_clip ViT, DINOv2 with registers, SAM's image encoder) at toy sizes with random
 # weights, and a small RADIO ViT student. On 2 CPU cores it takes about a minute, the loss
 # falls, it writes a checkpoint and saves a PCA picture of the student's features beside
-# the teachers' in work_dirs/radio_demo/feature_pca/. Random teachers make the targets
-# meaningless as features: this shows the machinery, not a useful model.
-_base_ = ['../_base_/default_runtime_distill.py']
+# the teachers' (the astronaut photo at 512 px) in work_dirs/radio_demo/feature_pca/.
+# Random teachers make the targets meaningless as features (the picture's captions say
+# "random weights"): this shows the machinery, not a useful model. Their weights are drawn
+# from a seed of their names, so the analysis tools (docs/tools.md) rebuild the very teachers
+# the student learned from out of this config.
+_base_ = ['../_base_/default_runtime_distill.py', '../_base_/distill_evaluation.py']
 
 teachers = [
     dict(type='OpenCLIPTeacher', name='clip', model_name='ViT-B-16',
@@ -48,10 +51,29 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(type='PackageSampleImages', pipeline=train_pipeline))
+    dataset=dict(type='PackageSampleImages', split='train', pipeline=train_pipeline))
+
+# Teacher agreement on the held-out sample photos, after training and with tools/test.py.
+eval_pipeline = [  # the dataset decodes the files itself
+    dict(type='mmpretrain.ResizeEdge', scale=256, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(type='mmpretrain.CenterCrop', crop_size=256),
+    dict(type='PackImageInputs'),
+]
+eval_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(type='PackageSampleImages', split='val', pipeline=eval_pipeline))
+test_dataloader = dict(_delete_=True, **eval_dataloader)
+val_dataloader = eval_dataloader
+val_evaluator = {{_base_.test_evaluator}}
+val_cfg = dict(type='ValLoop')
 
 max_iters = 160
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 # fp32 on CPU: these CPUs have no native bf16, which would be far slower.
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.02),
@@ -65,5 +87,5 @@ default_hooks = dict(logger=dict(interval=10),
 custom_hooks = [
     dict(type='SkippedImagesHook'),
     dict(type='RADIOModelMetaHook'),
-    dict(type='FeaturePCAHook', size=256, interval=0),
+    dict(type='FeaturePCAHook', size=512, interval=0),
 ]

@@ -1,19 +1,37 @@
-# RADIO ViT-H/16 student, the paper's main recipe (AM-RADIO, Ranzinger et al. 2024, sec. 4):
-# DFN CLIP ViT-H/14-378 + DINOv2-g/14-reg + SAM ViT-H teachers, 600k steps, one cosine cycle,
-# student at 256 px then 432 px, SAM on its own 1024 px partition, bf16 AMP, DataComp-style
-# WebDataset input.
+# RADIO ViT-H/16 student with the AM-RADIO paper's three teachers (Ranzinger et al., CVPR
+# 2024). Follows: the paper's recipe, not a release. The released RADIOv2/v2.1 ViT-H/16 also
+# distilled OpenAI CLIP (NVlabs/RADIO model_results.csv, teachers of radio_v2): that set is
+# radio_v2.1_vith.py. RADIOv2.5 (RADIOv2.5_tech_report.md) trains differently (multi-res,
+# PHI-S, more teachers) and has no recipe here.
 #
-#   tools/dist_train.sh configs/distill/radio_vith.py 8        (8 GPUs x 16 = 128 images/step)
+#   tools/dist_train.sh configs/distill/radio_vith.py 8    # 8 GPUs x 16 = 128 images/step,
+#                                                          # lr scaled to 1e-3 x 128/1024
+#   GPUS=64 tools/slurm_train.sh PARTITION radio_h configs/distill/radio_vith.py
+#                                                          # 64 x 16 = 1024, lr 1e-3 as set
 #
-# Open choices (the paper does not state them): global batch 1024 (set through the number
-# of GPUs and batch_size), lr 1e-3 with 10k warm-up (schedules/distill_600k.py), adaptor MLP
-# hidden width 1520 with one inner block (as the released heads), crops of 1024 px so the
-# SAM partition has full resolution (the other teachers resize down).
+# Where each value comes from ([ours] = not published, our choice):
+# - teachers DFN CLIP ViT-H/14-378, DINOv2-g/14-reg, SAM-H at 1024 px: paper sec. 4.1
+#   (_base_/models/radio_distill_teachers.py); SAM on its own partition: paper sec. 4.3.
+# - 600k steps, one cosine cycle: paper sec. 4; lr/warm-up/decay: [ours]
+#   (_base_/schedules/distill_600k.py); base batch 1024 for auto_scale_lr: [ours].
+# - student 256 px, then 432 px: paper sec. 4; switching at 300k (mid-run): [ours]. 432 is
+#   radio_v2/v2.1's preferred resolution (radio/common.py RESOURCE_MAP).
+# - ViT-H, patch 16, CPE up to 2048 px: radio/common.py (radio_v2.1: patch_size=16,
+#   max_resolution=2048). Summary tokens 2 (one per summary teacher), registers to a
+#   multiple of 8, drop-path 0.1, pos-dropout 0.1, activation checkpointing: [ours].
+# - adaptor MLP hidden 1520 with one inner block: [ours], after the released heads' shape.
+# - crops of 1024 px, RandomResizedCrop scale (0.35, 1), flips: [ours], so the SAM partition
+#   has full resolution (the other teachers resize down).
+# - bf16 AMP: README news 3.21.2024 (RADIOv2.1 "trained in bf16").
+# - DataComp-style WebDataset input: paper sec. 4 (DataComp-1B); shard paths: placeholders.
+# - student EMA (StudentEMAHook, _base_/default_runtime_distill.py): releases ship
+#   state_dict_ema; momentum 1e-4: [ours].
 _base_ = [
     '../_base_/default_runtime_distill.py',
     '../_base_/datasets/distill_datacomp_wds.py',
     '../_base_/schedules/distill_600k.py',
     '../_base_/models/radio_distill_teachers.py',
+    '../_base_/distill_evaluation.py',  # tools/test.py: teacher agreement on held-out images
 ]
 
 model = dict(
@@ -35,3 +53,5 @@ train_pipeline = [
     dict(type='PackImageInputs'),
 ]
 train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
+# The WebDataset stream has no length: iterate it endlessly, restart it on resume.
+train_cfg = dict(type='StreamTrainLoop')

@@ -35,8 +35,15 @@ def radio_feature_maps(model, rgb, teachers=(), device='cpu'):
     for name in model.adaptor_names:
         maps[f'{name} adaptor'] = outputs[name].features[0].cpu()
     for teacher in teachers:
-        maps[f'{teacher.name} teacher'] = teacher.to(device).eval()(x).features[0].cpu()
+        maps[teacher_caption(teacher)] = teacher.to(device).eval()(x).features[0].cpu()
     return maps
+
+
+def teacher_caption(teacher):
+    """'clip teacher', or 'clip teacher (random weights)' for one built without a checkpoint,
+    whose features (and the student's imitation of them) show no meaningful structure."""
+    random_weights = getattr(teacher, 'pretrained', '') is None
+    return f"{teacher.name} teacher{' (random weights)' if random_weights else ''}"
 
 
 def feature_pca_picture(model, rgb, size=512, teachers=(), device='cpu', tile=256):

@@ -32,12 +32,23 @@ class PackageSampleImages(UnlabeledImageDataset):
     Args:
         min_size (int): skip files whose shorter side is smaller (tiny crops and icons).
         repeat (int): list the images this many times, so an "epoch" holds enough steps.
+        split (str | None): ``'val'`` keeps every ``val_every``-th photo (in sorted order)
+            as held-out images, ``'train'`` the others, None all of them.
+        val_every (int): see ``split``.
     """
 
-    def __init__(self, packages=('skimage', 'sklearn'), min_size=128, repeat=1, **kwargs):
+    SPLITS = (None, 'train', 'val')
+
+    def __init__(self, packages=('skimage', 'sklearn'), min_size=128, repeat=1, split=None,
+                 val_every=5, **kwargs):
+        if split not in self.SPLITS:
+            raise ValueError(f'PackageSampleImages split must be one of {self.SPLITS}, '
+                             f'got {split!r}')
         self.packages = tuple(packages)
         self.min_size = min_size
         self.repeat = repeat
+        self.split = split
+        self.val_every = val_every
         super().__init__(**kwargs)
 
     def load_data_list(self):
@@ -55,6 +66,10 @@ class PackageSampleImages(UnlabeledImageDataset):
                     continue
                 if size >= self.min_size:
                     paths.append(path)
+        if self.split is not None:
+            held_out = set(paths[::self.val_every])
+            paths = [p for p in paths if (p in held_out) == (self.split == 'val')]
         if not paths:
-            raise FileNotFoundError(f'no sample images found in {self.packages}')
+            raise FileNotFoundError(f'no sample images found in {self.packages} '
+                                    f'(split {self.split})')
         return [dict(img_path=p) for p in paths] * self.repeat

@@ -1,13 +1,23 @@
 """Images streamed from WebDataset tar shards (DataComp-style corpora).
 
-Shards are split across ranks (``split_by_node``) and dataloader workers
-(``split_by_worker``) so every process reads different shards. Undecodable or too small
-images, and tar members lost to a truncated or corrupt shard, are skipped and handed along
-with the next sample, like :class:`UnlabeledImageDataset` does.
+The stream is endless: pass after pass over the shards, each pass in a new shard order drawn
+from ``(seed, start_iter, pass)``, the same on every process. Each pass's shard list is split
+across ranks and dataloader workers ("readers"), so every reader reads different shards.
+Undecodable or too small images, and tar members lost to a truncated or corrupt shard, are
+skipped and handed along with the next sample, like :class:`UnlabeledImageDataset` does.
+
+A stream has no length and no sample index, so resuming cannot replay "the next sample".
+:class:`StreamTrainLoop` instead restarts the stream at the resumed iteration: shard orders
+and shuffles are then drawn with ``start_iter`` = that iteration. A resumed run is therefore
+reproducible (same checkpoint, same stream) but reads other samples than the interrupted run
+would have; samples seen shortly before the interruption may come again sooner.
 """
+import itertools
+import random
 import re
 
 import braceexpand
+import torch
 import webdataset as wds
 from mmcv.transforms import Compose
 from mmengine.logging import print_log
@@ -28,10 +38,14 @@ class WebDatasetImages(IterableDataset):
         shuffle_buffer (int): samples shuffled in memory (0: keep order).
         image_keys (tuple[str]): sample keys that may hold the image.
         min_side (int): images whose shorter side has fewer pixels are skipped and counted.
+        num_passes (int | None): passes over the shards; None streams forever (training).
+        shuffle_shards (bool): draw a new shard order for every pass.
+        seed (int): base of the shard orders and shuffles (:class:`StreamTrainLoop` sets
+            the runner's seed).
     """
 
     def __init__(self, shards, pipeline=(), shuffle_buffer=1000, image_keys=IMAGE_KEYS,
-                 min_side=DEFAULT_MIN_SIDE):
+                 min_side=DEFAULT_MIN_SIDE, num_passes=None, shuffle_shards=True, seed=0):
         super().__init__()
         patterns = [shards] if isinstance(shards, str) else list(shards)
         self.shards = [url for p in patterns for url in braceexpand.braceexpand(p)]
@@ -43,15 +57,61 @@ class WebDatasetImages(IterableDataset):
         self.image_keys = tuple(image_keys)
         self.min_side = min_side
         self.metainfo = dict(shards=len(self.shards))
+        self.num_passes = num_passes
+        self.shuffle_shards = shuffle_shards
+        # (seed, start_iter) in shared memory: persistent dataloader workers, started before
+        # a resume is loaded, read the new position when the loop iterates them again.
+        self._stream = torch.tensor([seed, 0], dtype=torch.int64).share_memory_()
+        self._length = None
 
+    def restart_at(self, start_iter, seed=None):
+        """Draw shard orders and shuffles for a stream that begins at ``start_iter``."""
+        self._stream[1] = int(start_iter)
+        if seed is not None:
+            self._stream[0] = int(seed)
+
+    def set_length(self, num_samples):
+        """The length a loop declares for the endless stream (``len(dataloader)`` batches)."""
+        self._length = int(num_samples)
+
+    def __len__(self):
+        if self._length is None:
+            raise TypeError(
+                'WebDatasetImages is an endless stream and has no length; train it with '
+                "train_cfg=dict(type='StreamTrainLoop', max_iters=...), which declares the "
+                'whole run as one epoch')
+        return self._length
+
+    def _reader(self):
+        """(this reader's index, number of readers): ranks x dataloader workers."""
+        rank, world_size, worker, num_workers = wds.utils.pytorch_worker_info()
+        readers = world_size * num_workers
+        if len(self.shards) < readers:
+            raise ValueError(
+                f'{len(self.shards)} shards cannot feed {readers} readers ({world_size} ranks '
+                f'x {num_workers} dataloader workers): each reader needs shards of its own. '
+                f'Lower train_dataloader.num_workers to {max(1, len(self.shards) // world_size)}'
+                ' or split the data into more shards')
+        return rank * num_workers + worker, readers
+
+    def _shard_urls(self, reader, readers, seed, start_iter):
+        passes = itertools.count() if self.num_passes is None else range(self.num_passes)
+        for epoch in passes:
+            order = list(self.shards)
+            if self.shuffle_shards:  # same order on every reader: their slices are disjoint
+                random.Random(f'{seed}/{start_iter}/{epoch}').shuffle(order)
+            for url in order[reader::readers]:
+                yield dict(url=url)
 
     def _samples(self, handler):
-        dataset = wds.WebDataset(self.shards, nodesplitter=wds.split_by_node,
-                                 workersplitter=wds.split_by_worker, handler=handler,
-                                 shardshuffle=False, empty_check=False)
+        reader, readers = self._reader()
+        seed, start_iter = (int(v) for v in self._stream)
+        samples = wds.tarfile_to_samples(handler=handler)(
+            self._shard_urls(reader, readers, seed, start_iter))
         if self.shuffle_buffer:
-            dataset = dataset.shuffle(self.shuffle_buffer)
-        return dataset
+            samples = wds.shuffle(self.shuffle_buffer, rng=random.Random(
+                f'{seed}/{start_iter}/reader{reader}'))(samples)
+        return samples
 
     def __iter__(self):
         skipped = []

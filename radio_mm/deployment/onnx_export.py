@@ -4,8 +4,8 @@ Which torch exporter (torch 2.14) does the work:
 
 * RADIOViT, and RADIOModel around one: the ``torch.export``-based exporter (``dynamo=True``,
   the default since torch 2.9) with ``dynamic_shapes`` H = ``step * h``, W = ``step * w``
-  (``step`` = patch size, times the window with ViTDet windows). The CPE resize-and-crop of
-  the position grid and the window partition stay symbolic. The TorchScript exporter cannot
+  (``step`` = patch size). The CPE resize-and-crop of the position grid and the ViTDet
+  window partition (with its padding) stay symbolic. The TorchScript exporter cannot
   do this: it freezes the ``max(h, w)`` of the CPE resize to the export size.
 * ERADIO: the TorchScript exporter (``dynamo=False``, ``dynamic_axes``). With torch 2.14.1
   the dynamo exporter fails on the windowed attention (a ``reshape`` recorded as a view

@@ -11,13 +11,14 @@ def test_maps_of_backbone_adaptors_and_teachers(tiny_radio, tiny_clip, tiny_sam)
     rgb = student_input(data.chelsea(), tiny_radio, 128)  # 300 x 451 -> 80 x 128
     assert rgb.shape == (80, 128, 3)
     maps = radio_feature_maps(tiny_radio, rgb, [tiny_clip, tiny_sam])
-    assert list(maps) == ['backbone', 'clip adaptor', 'sam adaptor', 'clip teacher',
-                          'sam teacher']
+    # the tiny teachers have no checkpoint, and the captions say so
+    assert list(maps) == ['backbone', 'clip adaptor', 'sam adaptor',
+                          'clip teacher (random weights)', 'sam teacher (random weights)']
     assert maps['backbone'].shape == (32, 5, 8)
     assert maps['clip adaptor'].shape == (40, 5, 8)
     assert maps['sam adaptor'].shape == (20, 10, 16)  # 2x upsampling head
-    assert maps['clip teacher'].shape == (40, 4, 4)
-    assert maps['sam teacher'].shape == (20, 8, 8)
+    assert maps['clip teacher (random weights)'].shape == (40, 4, 4)
+    assert maps['sam teacher (random weights)'].shape == (20, 8, 8)
 
 
 def test_picture_has_one_captioned_panel_per_map(tiny_radio, tiny_clip):

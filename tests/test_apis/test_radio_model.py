@@ -116,7 +116,7 @@ def test_backbone_init_cfg_takes_official_files_and_rejects_mismatches(tmp_path)
     # Wrong token count: a clear error, not a silently half-loaded model.
     wrong = dict(cfg['backbone'], num_registers=3,
                  init_cfg=dict(type='Pretrained', checkpoint=OFFICIAL))
-    with pytest.raises(RuntimeError, match='radio2mm.py'):
+    with pytest.raises(ValueError, match='num_registers=5 in the checkpoint.*radio2mm.py'):
         MODELS.build(wrong).init_weights()
 
 

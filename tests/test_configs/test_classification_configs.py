@@ -5,7 +5,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from radio_mm.models.backbones.radio_vit import ARCH_SETTINGS as VIT_ARCHS
+from radio_mm.models.radio_checkpoint import meta_backbone
 from radio_mm.utils import import_toolbox
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,20 +20,27 @@ def test_config_is_consistent(path):
     assert cfg.custom_imports == dict(imports=['radio_mm'], allow_failed_imports=False)
     assert cfg.data_preprocessor.mean == CLIP_MEAN_255 and cfg.data_preprocessor.to_rgb
     backbone = cfg.model.backbone
-    width = VIT_ARCHS[backbone.arch]['embed_dims']
+    built = meta_backbone(backbone)
+    width = built.embed_dims
     crop = cfg.test_dataloader.dataset.pipeline[2]
-    assert crop.type == 'CenterCrop' and crop.crop_size % backbone.patch_size == 0
+    assert crop.type == 'CenterCrop' and crop.crop_size % built.size_multiple == 0
+    # The embedding is the summary teachers' tokens only (summary_idxs), never every slot
+    # of a ViT (SAM's token is untrained); E-RADIO has one pooled summary.
+    num_tokens = getattr(built, 'num_summary_tokens', 1)
     if cfg.model.type == 'ImageClassifier':  # linear probe
         assert backbone.frozen and backbone.out_type == 'summary'
-        assert cfg.model.head.in_channels == backbone.num_summary_tokens * width
+        summary_idxs = backbone.get('summary_idxs') or range(num_tokens)
+        assert cfg.model.head.in_channels == len(summary_idxs) * width
         assert cfg.train_dataloader.dataset.split == 'train'
         return
     assert cfg.get('train_dataloader') is None  # evaluation only
+    assert cfg.default_hooks.radio_checkpoint.type == 'RADIOCheckpointCheckHook'
     assert cfg.test_dataloader.dataset.split == 'val'
     if cfg.model.type == 'RADIOFeatureExtractor':
         assert cfg.test_evaluator.type == 'KNNAccuracy'
         assert (cfg.test_evaluator.k, cfg.test_evaluator.temperature) == (20, 0.07)
         assert cfg.custom_hooks == [dict(type='KNNBankHook', dataset=dict(split='train'))]
+        assert cfg.model.summary_idxs is not None
     else:
         assert cfg.model.type == 'RADIOCLIPZeroShot'
         assert cfg.model.summary_head.in_dims == width

@@ -48,6 +48,18 @@ def test_package_sample_images_are_real_photos():
     assert sample['inputs'].float().std() > 10  # real image content, not a blank
 
 
+def test_package_sample_images_hold_out_a_val_split():
+    def names(split):
+        dataset = PackageSampleImages(split=split)
+        return [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
+
+    everything, train, val = names(None), names('train'), names('val')
+    assert val == everything[::5] and not set(train) & set(val)
+    assert sorted(train + val) == sorted(everything)
+    with pytest.raises(ValueError, match='split must be one of'):
+        PackageSampleImages(split='test')
+
+
 def test_sixteen_bit_and_palette_pngs_keep_their_pixels_and_small_images_are_skipped(
         tmp_path, camera16_png, palette_png, encode_png):
     (tmp_path / 'camera16.png').write_bytes(camera16_png[0])

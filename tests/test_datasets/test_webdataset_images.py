@@ -1,4 +1,7 @@
+import itertools
+
 import numpy as np
+import pytest
 import webdataset as wds
 from torch.utils.data import DataLoader
 
@@ -26,7 +29,7 @@ def write_shards(folder, arrays, png_bytes):
 def test_streams_decodes_and_skips_corrupt_samples(tmp_path, rgb_arrays, encode_png):
     write_shards(tmp_path, rgb_arrays, encode_png)
     dataset = WebDatasetImages(str(tmp_path / 'shard-{00000..00001}.tar'), pipeline=PIPELINE,
-                               shuffle_buffer=0)
+                               shuffle_buffer=0, num_passes=1)
     samples = list(dataset)
     assert len(samples) == 3
     assert all(s['inputs'].shape == (3, 24, 24) for s in samples)
@@ -37,12 +40,59 @@ def test_streams_decodes_and_skips_corrupt_samples(tmp_path, rgb_arrays, encode_
 def test_shards_split_across_workers(tmp_path, rgb_arrays, encode_png):
     write_shards(tmp_path, rgb_arrays, encode_png)
     dataset = WebDatasetImages([str(p) for p in sorted(tmp_path.glob('*.tar'))],
-                               pipeline=PIPELINE, shuffle_buffer=0)
+                               pipeline=PIPELINE, shuffle_buffer=0, num_passes=1)
     loader = DataLoader(dataset, batch_size=None, num_workers=2,
                         collate_fn=lambda sample: sample)
     keys = sorted(s['data_samples'].img_path.rsplit(':', 1)[-1] for s in loader)
     # Each worker reads its own shard: every good sample exactly once.
     assert keys == ['0_0', '0_1', '1_1']
+
+
+def _keys(samples):
+    return [s['data_samples'].img_path.rsplit('/', 1)[-1] for s in samples]
+
+
+def test_each_rank_reads_its_own_shards_every_pass(tmp_path, rgb_arrays, encode_png,
+                                                   monkeypatch):
+    shards = []
+    for n in range(4):  # four shards of one image each
+        shards.append(str(tmp_path / f'{n}.tar'))
+        with wds.TarWriter(shards[-1]) as sink:
+            sink.write({'__key__': f'{n}', 'png': encode_png(rgb_arrays[n])})
+    per_rank = []
+    for rank in range(2):  # what split_by_node sees under torchrun
+        monkeypatch.setenv('RANK', str(rank))
+        monkeypatch.setenv('WORLD_SIZE', '2')
+        dataset = WebDatasetImages(shards, pipeline=PIPELINE, shuffle_buffer=0)
+        per_rank.append(_keys(itertools.islice(dataset, 6)))  # three passes of two shards
+    for rank_keys in per_rank:
+        assert len(rank_keys) == 6  # endless: a pass ends, the next begins
+    for epoch in range(3):
+        first, second = (keys[2 * epoch:2 * epoch + 2] for keys in per_rank)
+        assert sorted(first + second) == ['0.tar:0', '1.tar:1', '2.tar:2', '3.tar:3']
+    orders = {tuple(sorted(per_rank[0][2 * e:2 * e + 2])) for e in range(3)}
+    assert len(orders) > 1  # passes draw new shard orders
+
+    dataset = WebDatasetImages(shards, pipeline=PIPELINE, shuffle_buffer=0)
+    dataset.restart_at(1000)
+    restarted = _keys(itertools.islice(dataset, 6))
+    dataset.restart_at(1000)
+    assert _keys(itertools.islice(dataset, 6)) == restarted  # a resume is reproducible
+    assert restarted != per_rank[1]
+
+
+def test_more_readers_than_shards_and_length_are_explained(tmp_path, rgb_arrays, encode_png,
+                                                           monkeypatch):
+    write_shards(tmp_path, rgb_arrays, encode_png)
+    monkeypatch.setenv('RANK', '3')
+    monkeypatch.setenv('WORLD_SIZE', '4')
+    dataset = WebDatasetImages(str(tmp_path / 'shard-{00000..00001}.tar'), pipeline=PIPELINE)
+    with pytest.raises(ValueError, match=r'2 shards cannot feed 4 readers \(4 ranks x 1'):
+        next(iter(dataset))
+    with pytest.raises(TypeError, match='StreamTrainLoop'):
+        len(dataset)
+    dataset.set_length(10)
+    assert len(dataset) == 10
 
 
 def test_decodes_like_the_folder_reader_and_counts_small_images_and_truncated_shards(
@@ -59,7 +109,8 @@ def test_decodes_like_the_folder_reader_and_counts_small_images_and_truncated_sh
     whole = broken.read_bytes()
     broken.write_bytes(whole[:len(whole) // 2])  # the copy stopped halfway through b1
     dataset = WebDatasetImages([str(broken), str(good)], pipeline=[dict(type='PackImageInputs')],
-                               shuffle_buffer=0, min_side=16)
+                               shuffle_buffer=0, min_side=16, num_passes=1,
+                               shuffle_shards=False)
     samples = list(dataset)
     keys = [s['data_samples'].img_path.rsplit(':', 1)[-1] for s in samples]
     assert keys == ['b0', 'camera16', 'photo']

@@ -144,7 +144,8 @@ model = dict(
     backbone=dict(
         arch=dict(_delete_=True, **{TINY_ARCH!r}), cpe_max_size=256,
         init_cfg=dict(checkpoint={str(tmp_path / 'student.pth')!r})),
-    head=dict(num_classes=3, in_channels=4 * {TINY_ARCH['embed_dims']}, topk=(1, 2)))
+    # The summary teachers' 3 tokens of 4 (summary_idxs in the config), not SAM's.
+    head=dict(num_classes=3, in_channels=3 * {TINY_ARCH['embed_dims']}, topk=(1, 2)))
 train_dataloader = {_loader(imagenet_root, train_pipeline, batch_size=4)}
 val_dataloader = {_loader(imagenet_root)}
 test_dataloader = val_dataloader
@@ -164,7 +165,7 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
     for key, value in pretrained.items():
         assert torch.equal(state[key], value), f'frozen backbone weight {key} changed'
     # mmpretrain's LinearClsHead starts at bias 0 (Normal init, std 0.01); training moves it.
-    assert state['head.fc.weight'].shape == (3, 4 * TINY_ARCH['embed_dims'])
+    assert state['head.fc.weight'].shape == (3, 3 * TINY_ARCH['embed_dims'])
     assert state['head.fc.bias'].abs().sum() > 0
 
     output = run_tool('test.py', config, checkpoint, '--work-dir', tmp_path / 'test')

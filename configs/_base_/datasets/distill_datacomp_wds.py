@@ -1,4 +1,7 @@
-# DataComp-style WebDataset shards, split across ranks and workers.
+# DataComp-style WebDataset shards: an endless stream split across ranks and dataloader
+# workers (every rank x worker needs shards of its own), trained with StreamTrainLoop, which
+# restarts the stream with a new shard order on resume (see WebDatasetImages).
+# The corpus path and shard count are placeholders for your copy.
 crop_size = 432
 train_pipeline = [
     dict(type='mmpretrain.RandomResizedCrop', scale=crop_size, crop_ratio_range=(0.35, 1.0),

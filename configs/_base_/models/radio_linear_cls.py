@@ -12,8 +12,12 @@ model = dict(
         # RADIOv2.5 values assumed across radio_mm (4 teachers, register multiple of 8).
         num_summary_tokens=4,
         register_multiple=8,
-        # (B, 4 * 768): all summary tokens, flattened ('summary_avgpool' adds the mean patch).
+        # (B, 3 * 768): the summary tokens of the teachers trained with a summary loss (DFN
+        # CLIP, SigLIP, DINOv2; SAM's token is untrained), the official summary_idxs
+        # (NVlabs/RADIO issue #80: v2.5-B's summary is 3 x 768). 'summary_avgpool' adds the
+        # mean patch token.
         out_type='summary',
+        summary_idxs=[0, 1, 2],
         frozen=True,
         # A frozen probe sees features as they are at test time: no CPE crops.
         cpe_train_crop=False,
@@ -23,6 +27,6 @@ model = dict(
     head=dict(
         type='LinearClsHead',
         num_classes=1000,
-        in_channels=4 * 768,
+        in_channels=3 * 768,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, 5)))

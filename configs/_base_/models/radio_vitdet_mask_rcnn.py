@@ -14,8 +14,8 @@ model = dict(
         std=[68.500533, 66.632158, 70.323163],
         bgr_to_rgb=True,
         pad_mask=True,
-        # RADIOViT takes sides that are multiples of patch_size * window_size = 256 px.
-        pad_size_divisor=256),
+        # RADIOViT takes sides that are multiples of patch_size; 32 as in ViTDet.
+        pad_size_divisor=32),
     backbone=dict(
         _delete_=True,
         type='RADIOViT',
@@ -26,16 +26,18 @@ model = dict(
         # they must match the checkpoint (tools/model_converters/radio2mm.py prints them).
         num_summary_tokens=4,
         register_multiple=8,
-        # ViTDet uses 14-patch windows at 1024 px, which do not tile the 64x64 grid; RADIOViT
-        # needs windows that tile it exactly, so 16 patches (4x4 windows), the ViTDet mode
-        # of the RADIOv2.5 tech report's zero-shot table ("ViTDet 16"). Global blocks: RADIOViT's
+        # 16-patch windows tile the 64x64 grid at 1024 px (4x4 windows), the ViTDet mode of
+        # the RADIOv2.5 tech report's zero-shot table ("ViTDet 16"); any window works (ViTDet's
+        # 14 pads the grid to 70x70 inside the windowed blocks). Global blocks: RADIOViT's
         # default, the last block of each quarter (2, 5, 8, 11 for ViT-B), as in ViTDet.
         window_size=16,
         drop_path_rate=0.1,
         out_indices=(-1, ),
         # Weights: init_cfg=dict(type='Pretrained', checkpoint='checkpoints/radio_b.pth') with
-        # a checkpoint from tools/model_converters/radio2mm.py or a distillation run.
-        init_cfg=None),
+        # a checkpoint from tools/model_converters/radio2mm.py or a distillation run. No
+        # init_cfg key here (random init by default), so that
+        # --cfg-options model.backbone.init_cfg.type=Pretrained can create it.
+    ),
     neck=dict(
         _delete_=True,
         type='SimpleFPN',

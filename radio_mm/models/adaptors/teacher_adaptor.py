@@ -32,16 +32,24 @@ class TeacherAdaptor(nn.Module):
             they differ from the feature head's (None: the same).
         mlp_version (str): 'v2' (:class:`AdaptorMLP`) or 'v1' (:class:`AdaptorMLPv1`, the
             RADIOv1 releases); ``summary_mlp_version`` overrides it for the summary head.
+        phi_s (dict | None): the feature head learned PHI-S standardized targets
+            (Ranzinger et al., 2024); :class:`PHISStandardizer` kwargs. The adaptor keeps the
+            statistics (saved with the student) and returns teacher-space features, so a
+            ``sam`` head still feeds SAM's decoder; ``dict(from_checkpoint=True)`` when the
+            statistics come from the checkpoint.
     """
 
     def __init__(self, in_dims, feature_dims, summary_dims=None, hidden_dims=1024, num_inner=1,
                  summary_slot=0, upsample_factor=1, pre_norm=False, summary_hidden_dims=None,
-                 summary_num_inner=None, mlp_version='v2', summary_mlp_version=None):
+                 summary_num_inner=None, mlp_version='v2', summary_mlp_version=None,
+                 phi_s=None):
         super().__init__()
         for version in (mlp_version, summary_mlp_version or mlp_version):
             if version not in MLP_VERSIONS:
                 raise ValueError(f'mlp_version must be one of {sorted(MLP_VERSIONS)}, '
                                  f'got {version!r}')
+        self.phi_s = None if phi_s is None else MODELS.build(
+            dict(dict(type='PHISStandardizer'), dims=feature_dims, **phi_s))
         self.summary_slot = summary_slot
         self.summary_mlp = None if summary_dims is None else MLP_VERSIONS[
             summary_mlp_version or mlp_version](
@@ -54,10 +62,16 @@ class TeacherAdaptor(nn.Module):
     def upsample_factor(self):
         return self.feature_mlp.upsample_factor
 
-    def forward(self, radio_features):
-        """:class:`RadioFeatures` -> :class:`RadioOutput` in this teacher's space."""
+    def forward(self, radio_features, standardized=False):
+        """:class:`RadioFeatures` -> :class:`RadioOutput` in this teacher's space.
+
+        ``standardized``: with PHI-S, the features as trained (standardized space, what the
+        distillation loss compares) instead of the teacher's.
+        """
         summary = None
         if self.summary_mlp is not None:
             summary = self.summary_mlp(radio_features.summary[:, self.summary_slot])
         features = self.feature_mlp(radio_features.features, radio_features.hw)
+        if self.phi_s is not None and not standardized:
+            features = self.phi_s.unstandardize(features)
         return RadioOutput(summary, features)

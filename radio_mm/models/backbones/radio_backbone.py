@@ -28,9 +28,6 @@ class RadioFeatures(NamedTuple):
 
 
 OUT_TYPES = ('featmap', 'summary', 'summary_avgpool')
-# Checkpoints that hold a whole RADIO model (converter output, distillation runs) keep the
-# backbone under these prefixes; a backbone loads them directly (see `_unwrap_weights`).
-WRAPPER_PREFIXES = ('student.backbone.', 'backbone.')
 
 
 class RADIOBackbone(BaseModule):
@@ -42,6 +39,9 @@ class RADIOBackbone(BaseModule):
         out_type (str): what ``forward`` returns: ``'featmap'`` NCHW maps at
             ``out_indices``; ``'summary'`` the flattened summary tokens (B, S*C), for linear
             probes; ``'summary_avgpool'`` those plus the mean patch token (B, (S+1)*C).
+        summary_idxs (Sequence[int] | None): the summary tokens ``'summary'`` outputs take:
+            those of teachers trained with a summary loss, the official model's
+            ``summary_idxs`` (radio2mm.py prints them); None takes every token.
         pad_to_multiple (bool): zero-pad inputs whose size is not a multiple of
             ``size_multiple`` (bottom/right) instead of raising an error.
         frozen (bool): freeze every parameter and keep norms in eval mode.
@@ -54,9 +54,9 @@ class RADIOBackbone(BaseModule):
             weights (smoke tests only: a probe on random features measures nothing).
     """
 
-    def __init__(self, out_indices=(-1, ), out_type='featmap', pad_to_multiple=False,
-                 frozen=False, frozen_stages=-1, with_cp=False, deploy=False,
-                 allow_random_init=False, init_cfg=None):
+    def __init__(self, out_indices=(-1, ), out_type='featmap', summary_idxs=None,
+                 pad_to_multiple=False, frozen=False, frozen_stages=-1, with_cp=False,
+                 deploy=False, allow_random_init=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.deploy = deploy
         self.deployed = False
@@ -64,29 +64,14 @@ class RADIOBackbone(BaseModule):
         if out_type not in OUT_TYPES:
             raise ValueError(f'out_type must be one of {OUT_TYPES}, got {out_type!r}')
         self.out_type = out_type
+        self.summary_idxs = None if summary_idxs is None else list(summary_idxs)
         self.pad_to_multiple = pad_to_multiple
         self.frozen = frozen
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
         self._out_indices = tuple(out_indices) if isinstance(out_indices, (list, tuple)) \
             else (out_indices, )
-        self._register_load_state_dict_pre_hook(self._unwrap_weights)
         self._register_load_state_dict_pre_hook(self._refuse_weights_when_deployed)
-
-    @staticmethod
-    def _unwrap_weights(state_dict, prefix, *args):
-        """Let ``init_cfg=dict(type='Pretrained', checkpoint=...)`` take a whole-model file.
-
-        A converted release or a distillation checkpoint stores ``backbone.*`` /
-        ``student.backbone.*``; when this backbone finds its weights only under such a
-        wrapper, it takes them from there.
-        """
-        for wrapper in WRAPPER_PREFIXES:
-            wrapped = [k for k in state_dict if k.startswith(prefix + wrapper)]
-            if wrapped:
-                for key in wrapped:
-                    state_dict[prefix + key[len(prefix + wrapper):]] = state_dict.pop(key)
-                return
 
     def _refuse_weights_when_deployed(self, *args):
         # mmengine's checkpoint loading is not strict: without this, the folded convs would
@@ -100,12 +85,14 @@ class RADIOBackbone(BaseModule):
 
         mmengine's generic loader only logs missing or mis-shaped weights; for a student
         whose token counts or widths must match its checkpoint exactly, a silent partial
-        load is worse than an error. Whole-model files (converter output, distillation
-        runs) and official releases are accepted.
+        load is worse than an error. Any RADIO student file is accepted (official release,
+        converter output, distillation run: see :mod:`radio_mm.models.radio_checkpoint`);
+        ``use_ema=False`` in the init_cfg takes a run's raw weights instead of its EMA.
         """
         init_cfg = self.init_cfg
         if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            load_backbone_checkpoint(self, init_cfg['checkpoint'], init_cfg.get('prefix'))
+            load_backbone_checkpoint(self, init_cfg['checkpoint'], init_cfg.get('prefix'),
+                                     init_cfg.get('use_ema', True))
             self._is_init = True
             return
         if self.frozen and not self.allow_random_init:
@@ -118,6 +105,11 @@ class RADIOBackbone(BaseModule):
                 'load_from holds the whole model, or for a smoke test, '
                 'model.backbone.allow_random_init=True)')
         super().init_weights()
+
+    def hidden_architecture(self):
+        """Settings the weights cannot show (same shapes either way), compared on load with
+        the ones stored in a checkpoint; none by default."""
+        return {}
 
     # -- to implement -------------------------------------------------------------------
     @property
@@ -177,7 +169,10 @@ class RADIOBackbone(BaseModule):
         x = self.prepare_input(x)
         if self.out_type != 'featmap':
             radio, _ = self._forward(x, ())
-            summary = radio.summary.flatten(1)
+            summary = radio.summary
+            if self.summary_idxs is not None:
+                summary = summary[:, self.summary_idxs]
+            summary = summary.flatten(1)
             if self.out_type == 'summary_avgpool':
                 summary = torch.cat([summary, radio.features.mean(1)], dim=1)
             return (summary, )
@@ -234,28 +229,26 @@ class RADIOBackbone(BaseModule):
         return self
 
 
-def load_backbone_checkpoint(backbone, filename, prefix=None):
-    """Load a backbone's weights from ``filename`` strictly, with errors that say the fix."""
-    from mmengine.runner.checkpoint import CheckpointLoader
+def load_backbone_checkpoint(backbone, filename, prefix=None, use_ema=True):
+    """Load a backbone's weights from ``filename`` strictly, with errors that say the fix.
 
-    from ..official_checkpoint import (convert_official_state_dict, is_official_checkpoint,
-                                       release_weights)
-    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
-    if is_official_checkpoint(checkpoint):
-        state_dict = convert_official_state_dict(checkpoint['args'],
-                                                 release_weights(checkpoint), [])
-        prefix = 'backbone.'
-    else:
-        state_dict = checkpoint.get('state_dict', checkpoint)
+    ``prefix``: take the weights under it from any file (e.g. ``'backbone.'`` of a trained
+    segmentor) and skip the RADIO checkpoint reading.
+    """
+    from mmengine.logging import print_log
+
+    from ..radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
+    fix = ('The backbone config must describe the checkpoint: run '
+           'tools/model_converters/radio2mm.py on it and use the backbone config it prints.')
     if prefix:
+        checkpoint = load_checkpoint_file(filename)
+        state_dict = checkpoint.get('state_dict', checkpoint)
         state_dict = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-    else:  # whole-model files keep the backbone under a wrapper prefix
-        state_dict = dict(state_dict)
-        backbone._unwrap_weights(state_dict, '')
-        state_dict = {k: v for k, v in state_dict.items() if not k.startswith(
-            ('adaptors.', 'input_conditioner.', 'student.', 'decode_head.', 'neck.'))}
-    fix = ('The backbone config must describe the checkpoint: for official releases run '
-           'tools/model_converters/radio2mm.py and use the backbone config it prints.')
+    else:
+        student = read_radio_checkpoint(filename, use_ema=use_ema)
+        student.check_architecture(backbone)
+        state_dict = student.backbone_state_dict()
+        print_log(f'{type(backbone).__name__}: loading {student.describe()}', logger='current')
     try:
         result = backbone.load_state_dict(state_dict, strict=False)
     except RuntimeError as error:  # shape mismatches raise even when not strict

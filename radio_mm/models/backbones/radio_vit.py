@@ -3,7 +3,11 @@
 Blocks are timm's ``Block`` (fused ``F.scaled_dot_product_attention``), so parameter names
 are timm's and the official ``base_model.*`` weights load after a prefix strip. Optional
 ViTDet-style windowed attention (Li et al., 2022) for detection follows NVlabs/RADIO
-`radio/vitdet.py`: summary and register tokens skip the windowed blocks.
+`radio/vitdet.py`: summary and register tokens skip the windowed blocks. Grids that the
+windows do not tile are zero-padded inside each windowed block, after ``norm1`` and around
+the attention only, as ViTDet does (detectron2 `modeling/backbone/vit.py` ``Block``, timm
+`vision_transformer_sam.py` ``Block``); the official RADIO mode handles tiling grids only,
+where both agree.
 """
 from functools import partial
 
@@ -29,11 +33,13 @@ ARCH_SETTINGS = {
 ARCH_ALIASES = {'base': 'b', 'large': 'l', 'huge': 'h', 'giant': 'g'}
 
 
-def default_global_blocks(num_layers, num_global=4):
-    """Blocks that keep global attention when windowing: the end of each of ``num_global``
-    equal periods, and always the last block (`radio/vitdet.py`, num_global=4 for v2.5;
-    a period of one block windows every block but the last)."""
-    period = max(num_layers // num_global, 1)
+def default_global_blocks(num_layers, num_global=4, num_windowed=None):
+    """Blocks that keep global attention when windowing: the end of each period of blocks,
+    and always the last block (`radio/vitdet.py` ``ViTDetHook``). The period is
+    ``num_windowed + 1`` when given, else ``num_layers // num_global`` (num_global=4 for
+    v2.5, 8 for v2.5-g; v2/v2.1 use num_windowed=5); a period of one block windows every
+    block but the last."""
+    period = num_windowed + 1 if num_windowed is not None else max(num_layers // num_global, 1)
     return tuple(i for i in range(num_layers)
                  if (period > 1 and i % period == period - 1) or i == num_layers - 1)
 
@@ -64,7 +70,8 @@ class RADIOViT(RADIOBackbone):
             `vit_huge_patch16_224_mlpnorm` student.
         drop_path_rate (float): stochastic depth, linearly increasing over blocks.
         final_norm (bool): LayerNorm after the last block (the released models have none).
-        window_size (int): ViTDet windowed attention in patches; None for global only.
+        window_size (int): ViTDet windowed attention in patches; None for global only. Any
+            grid works: windows that overhang it are zero-padded, as in ViTDet.
         global_blocks (Sequence[int]): blocks that stay global when windowing; None picks
             the released layout (4 global blocks).
         cpe_train_crop (bool): random CPE crops while training.
@@ -127,14 +134,20 @@ class RADIOViT(RADIOBackbone):
     def num_summary_tokens(self):
         return self.patch_generator.cls_token.num_summary
 
+    def hidden_architecture(self):
+        # One (summary + registers, C) parameter and one qkv matrix hold any split.
+        return dict(num_summary_tokens=self.num_summary_tokens,
+                    num_registers=self.patch_generator.cls_token.num_registers,
+                    num_heads=self.blocks[0].attn.num_heads)
+
     @property
     def num_prefix_tokens(self):
         return self.patch_generator.num_prefix_tokens
 
     @property
     def size_multiple(self):
-        # Windows tile the patch grid exactly (no padding inside windows), as released.
-        return self.patch_size * (self.window_size or 1)
+        # Windowed blocks pad the token grid themselves, so any whole number of patches works.
+        return self.patch_size
 
     @property
     def num_stages(self):
@@ -162,11 +175,22 @@ class RADIOViT(RADIOBackbone):
         # Windowed: only patch tokens attend within windows; prefix tokens pass unchanged.
         n = self.num_prefix_tokens
         prefix, patches = x[:, :n], x[:, n:]
-        grid = patches.unflatten(1, hw)
-        windows, pad_hw = window_partition(grid, self.window_size)
-        windows = block(windows.flatten(1, 2)).unflatten(1, (self.window_size, ) * 2)
-        patches = window_unpartition(windows, self.window_size, hw, pad_hw).flatten(1, 2)
+        attn = self._window_attention(block, block.norm1(patches), hw)
+        patches = patches + block.drop_path1(block.ls1(attn))
+        patches = patches + block.drop_path2(block.ls2(block.mlp(block.norm2(patches))))
         return torch.cat([prefix, patches], dim=1)
+
+    def _window_attention(self, block, tokens, hw):
+        """(B, h*w, C) normed patch tokens -> attention within windows, same shape.
+
+        The grid is zero-padded to whole windows (timm's ``window_partition``) after the
+        norm, so padding enters attention as zero vectors, and is cut off afterwards; the
+        MLP runs on real tokens only.
+        """
+        ws = self.window_size
+        windows, pad_hw = window_partition(tokens.unflatten(1, hw), ws)
+        windows = block.attn(windows.flatten(1, 2)).unflatten(1, (ws, ws))
+        return window_unpartition(windows, ws, hw, pad_hw).flatten(1, 2)
 
     def block_outputs(self, x, num_blocks=None):
         """Yield ``(i, tokens, hw)`` after each of the first ``num_blocks`` blocks (all by

@@ -67,7 +67,9 @@ def build_text_tower(model_name=DFN_CLIP_MODEL, pretrained=None, model_kwargs=No
         raise FileNotFoundError(
             f'open_clip checkpoint {pretrained!r} does not exist. Download the weights of '
             f'{model_name} (for RADIO: apple/DFN5B-CLIP-ViT-H-14-378, '
-            'open_clip_pytorch_model.bin) and pass the local file as pretrained=...')
+            'open_clip_pytorch_model.bin, which `python tools/fetch_teachers.py --teachers '
+            'clip` puts in checkpoints/teachers/dfn5b_clip_vit_h_14_378/) and pass the local '
+            'file as pretrained=...')
     model_kwargs = dict(model_kwargs or {})
     model = open_clip.create_model(model_name, pretrained=pretrained, **model_kwargs)
     model.visual = None  # only the text tower is used

@@ -62,6 +62,15 @@ class RADIOCLIPZeroShot(FrozenRADIOClassifier):
         embedding = self.adaptors[self.adaptor_name].summary_mlp(summary)
         return F.normalize(embedding.float(), dim=1)
 
+    def check_radio_checkpoint(self, student):
+        """Refuse a file whose adaptor reads another summary token (RADIOCheckpointCheckHook)."""
+        adaptor = (student.model_cfg.get('adaptors') or {}).get(self.adaptor_name)
+        if adaptor is not None and adaptor.get('summary_slot', 0) != self.summary_slot:
+            raise ValueError(
+                f'summary_slot={self.summary_slot} in the config, but the '
+                f"'{self.adaptor_name}' adaptor of {student.source!r} reads summary token "
+                f"{adaptor.get('summary_slot', 0)}: set model.summary_slot to it")
+
     def class_weights(self, device):
         """(D, K) text classifier, computed once (see :func:`clip_text_classifier`)."""
         if self._class_weights is None:

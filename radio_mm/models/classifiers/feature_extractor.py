@@ -34,6 +34,18 @@ class RADIOFeatureExtractor(FrozenRADIOClassifier):
             summary = summary[:, self.summary_idxs]
         return F.normalize(summary.flatten(1).float(), dim=1)
 
+    def check_radio_checkpoint(self, student):
+        """Refuse a file whose summary teachers own other tokens than ``summary_idxs``
+        (called by RADIOCheckpointCheckHook with the :class:`RADIOCheckpoint`)."""
+        saved = student.model_cfg.get('summary_idxs')
+        num_tokens = getattr(self.backbone, 'num_summary_tokens', 1)
+        ours = list(range(num_tokens)) if self.summary_idxs is None else self.summary_idxs
+        if saved is not None and list(saved) != ours:
+            raise ValueError(
+                f'summary_idxs={self.summary_idxs} in the config, but the summary teachers of '
+                f'{student.source!r} own tokens {list(saved)}: set model.summary_idxs='
+                f'{list(saved)} (an embedding of other tokens is not the model\'s summary)')
+
     def predict(self, inputs, data_samples=None):
         features = self.extract_feat(inputs)
         if data_samples is None:

@@ -6,14 +6,18 @@ it is. mmengine's ``load_from`` is not strict: a file that does not fit would on
 warnings and the evaluation would silently score random weights. For a frozen-feature
 evaluation the weights are the whole point, so this pre-hook
 
-* unwraps a distillation checkpoint (``student.*``);
+* reads the file as every RADIO loader does (:func:`radio_model_weights`: a distillation
+  run's ``student.*`` unwrapped, an unconverted release or a foreign key refused);
 * drops what the classifier does not own: the input conditioner (the data preprocessor
-  normalizes), other adaptors and the unused feature heads;
-* refuses an unconverted release, and any file whose backbone/adaptor weights are missing or
-  mis-shaped, with an error that says the fix.
+  normalizes), the feature normalizers, other adaptors and the unused feature heads;
+* refuses any file whose backbone/adaptor weights are missing or mis-shaped, with an error
+  that says the fix.
 """
+from ..radio_checkpoint import radio_model_weights
+
 # Parts of a RADIO model file that a frozen classifier may not have.
-_OPTIONAL_PREFIXES = ('input_conditioner.', 'adaptors.')
+_OPTIONAL_PREFIXES = ('input_conditioner.', 'adaptors.', 'feature_normalizer.',
+                      'intermediate_normalizer.')
 _CHECKED_PREFIXES = ('backbone.', 'adaptors.')
 _FIX = ('Pass a radio_mm student file (tools/model_converters/radio2mm.py output or a '
         'distillation checkpoint) whose architecture the config describes; the converter '
@@ -23,22 +27,12 @@ _FIX = ('Pass a radio_mm student file (tools/model_converters/radio2mm.py output
 def adopt_radio_model_keys(module, state_dict, prefix, *args):
     """Load-state-dict pre-hook (registered ``with_module=True``): rewrite ``state_dict`` in
     place to ``module``'s keys, or raise if the file cannot be what the config describes."""
-    keys = [k for k in state_dict if k.startswith(prefix)]
-    if any(k.startswith(prefix + 'base_model.') for k in keys):
-        raise ValueError('this is an official RADIO release (base_model.* keys), not a '
-                         'radio_mm checkpoint: convert it first with '
-                         'python tools/model_converters/radio2mm.py RELEASE.pth.tar OUT.pth')
-    if any(k.startswith(prefix + 'student.') for k in keys):  # RADIODistiller: drop teachers
-        for key in keys:
-            value = state_dict.pop(key)
-            if key.startswith(prefix + 'student.'):
-                state_dict[prefix + key[len(prefix + 'student.'):]] = value
-        keys = [k for k in state_dict if k.startswith(prefix)]
-    own = {prefix + k: v for k, v in module.state_dict().items()}
-    for key in keys:
-        if key not in own and key[len(prefix):].startswith(_OPTIONAL_PREFIXES):
-            del state_dict[key]
-    _check_complete(own, state_dict, prefix)
+    ours = {k[len(prefix):]: state_dict.pop(k) for k in list(state_dict) if k.startswith(prefix)}
+    own = module.state_dict()
+    for key, value in radio_model_weights(ours, 'the checkpoint').items():
+        if key in own or not key.startswith(_OPTIONAL_PREFIXES):
+            state_dict[prefix + key] = value
+    _check_complete({prefix + k: v for k, v in own.items()}, state_dict, prefix)
 
 
 def _check_complete(own, state_dict, prefix):

@@ -72,10 +72,13 @@ class PHISStandardizer(nn.Module):
 
     Statistics come from ``tools/analysis_tools/estimate_phi_s.py`` (``stats_file``, a
     ``.pth`` with ``mean`` and ``transform``), or, with ``momentum``, from a running
-    estimate of the mean and covariance updated on every training batch.
+    estimate of the mean and covariance updated on every training batch, or
+    (``from_checkpoint=True``) from the student checkpoint loaded into the model: a student
+    whose adaptor learned PHI-S targets keeps them to map its outputs back
+    (:meth:`unstandardize`).
     """
 
-    def __init__(self, dims, stats_file=None, momentum=None):
+    def __init__(self, dims, stats_file=None, momentum=None, from_checkpoint=False):
         super().__init__()
         self.momentum = momentum
         self.register_buffer('mean', torch.zeros(dims))
@@ -89,7 +92,7 @@ class PHISStandardizer(nn.Module):
                                  f"{stats['transform'].shape[0]}, this teacher has {dims}")
             self.mean.copy_(stats['mean'])
             self.transform.copy_(stats['transform'])
-        elif momentum is None:
+        elif momentum is None and not from_checkpoint:
             raise ValueError('PHISStandardizer needs stats_file= (estimated offline) or '
                              'momentum= (running estimate)')
 
@@ -112,3 +115,14 @@ class PHISStandardizer(nn.Module):
             self.update(features)
         centred = features - self.mean.view(1, -1, 1, 1)
         return torch.einsum('dc,bchw->bdhw', self.transform, centred)
+
+    def unstandardize(self, tokens):
+        """(..., C) standardized tokens -> teacher space, ``transform^-1 y + mean``.
+
+        A PHI-S transform is an orthogonal matrix over one scale (H U^T / s), so its inverse
+        is s^2 transform^T, with s^2 = C / |transform|_F^2: a matmul, which ONNX export and
+        torch.compile keep. Float32 whatever the input.
+        """
+        transform = self.transform.float()
+        scale_sq = transform.shape[0] / transform.square().sum()
+        return tokens.float() @ transform * scale_sq + self.mean.float()

@@ -1,5 +1,6 @@
 """Frozen teachers that produce the distillation targets (one wrapper per model family)."""
 from .base_teacher import BaseTeacher, TeacherOutput
+from .cached_teacher import CachedTeacher, cached_teachers
 from .dinov2_teacher import DINOv2Teacher
 from .open_clip_teacher import OpenCLIPTeacher
 from .paper_teachers import AM_RADIO_TEACHERS, am_radio_teacher_cfgs
@@ -7,5 +8,5 @@ from .sam_teacher import SAMTeacher
 
 __all__ = [
     'BaseTeacher', 'TeacherOutput', 'OpenCLIPTeacher', 'DINOv2Teacher', 'SAMTeacher',
-    'AM_RADIO_TEACHERS', 'am_radio_teacher_cfgs'
+    'CachedTeacher', 'cached_teachers', 'AM_RADIO_TEACHERS', 'am_radio_teacher_cfgs'
 ]

@@ -6,12 +6,19 @@ statistics and answers with a :class:`TeacherOutput`. Normalization constants ar
 [0, 1] scale (like timm's and open_clip's constants); teachers published on the 0-255 scale
 (SAM) divide theirs by 255.
 
+Without a checkpoint a teacher's random weights are drawn from a seed of its class and name
+(:meth:`BaseTeacher.seeded_random_init`), so every tool that builds the same config (the demo's
+training, ``visualize_features.py``, ``mode_switch.py``, ``tools/test.py``) gets the same
+teacher.
+
 Teachers never train: parameters have ``requires_grad=False``, the module stays in eval mode
 whatever ``train()`` is asked, ``forward`` runs under ``torch.no_grad()``, and ``init_weights``
 leaves the loaded weights alone (the runner calls it on the whole distiller after building).
 """
+import contextlib
 import os.path as osp
 import warnings
+import zlib
 from typing import NamedTuple, Optional, Tuple
 
 import torch
@@ -70,7 +77,8 @@ def _examples(keys, limit=5):
 class BaseTeacher(BaseModule):
     """A frozen pretrained encoder that produces distillation targets.
 
-    Subclasses build ``self.encoder``, set the attributes below, then call
+    Subclasses build ``self.encoder`` inside ``with self.seeded_random_init():``, set the
+    attributes below, then call
     ``self.load_pretrained()`` and ``self.freeze()``; they implement :meth:`encode`, and
     :meth:`convert_checkpoint` when published files need their keys mapped.
 
@@ -107,9 +115,9 @@ class BaseTeacher(BaseModule):
         self.weights_hint = weights_hint
         self.interpolation = 'bicubic'
         if pretrained is not None and not osp.isfile(pretrained):
+            from .teacher_weight_files import missing_weights_message  # imports the teachers
             raise FileNotFoundError(
-                f'{self.describe()}: checkpoint file {pretrained!r} does not exist. '
-                f'To obtain it: {weights_hint}')
+                missing_weights_message([(self.describe(), pretrained, weights_hint)]))
 
     # -- to implement -------------------------------------------------------------------
     def encode(self, x):
@@ -123,6 +131,16 @@ class BaseTeacher(BaseModule):
     # -- building -----------------------------------------------------------------------
     def describe(self):
         return f'{type(self).__name__} {self.name!r} ({self.arch})'
+
+    @contextlib.contextmanager
+    def seeded_random_init(self):
+        """Draw the encoder's initial weights from a seed of the class and name, leaving the
+        global RNG as it was: a teacher without ``pretrained`` is the same teacher in every
+        process that builds its config (a student compared against a redrawn random teacher
+        would look as if it had learned nothing)."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(zlib.crc32(f'{type(self).__name__}:{self.name}'.encode()))
+            yield
 
     def set_normalization(self, mean, std):
         """Keep ``mean``/``std`` as tuples for reading and as buffers that follow the device."""
@@ -143,8 +161,9 @@ class BaseTeacher(BaseModule):
         """Load ``self.pretrained`` into ``self.encoder`` strictly, or warn about random weights."""
         if self.pretrained is None:
             warnings.warn(
-                f'{self.describe()} has random weights (pretrained=None): its targets are '
-                f'meaningless for distillation. To obtain the weights: {self.weights_hint}',
+                f'{self.describe()} has random weights (pretrained=None, drawn from a seed of '
+                f'its name, so the same in every run): its targets are meaningless for '
+                f'distillation. To obtain the weights: {self.weights_hint}',
                 UserWarning, stacklevel=3)
             return
         path = self.pretrained

@@ -54,8 +54,9 @@ class DINOv2Teacher(BaseTeacher):
                          weights_hint=dinov2_weights_hint(arch))
         self.input_size = to_2tuple(input_size)
         # num_classes=0: DINOv2 has no classifier, and its checkpoints carry none
-        self.encoder = timm.create_model(arch, pretrained=False, num_classes=0,
-                                         img_size=self.input_size, **(arch_kwargs or {}))
+        with self.seeded_random_init():
+            self.encoder = timm.create_model(arch, pretrained=False, num_classes=0,
+                                             img_size=self.input_size, **(arch_kwargs or {}))
         self.patch_size = self.encoder.patch_embed.patch_size[0]
         self.summary_dim = self.feature_dim = self.encoder.embed_dim
         # DINOv2 trains and evaluates with ImageNet statistics and bicubic resizing

@@ -83,8 +83,9 @@ class OpenCLIPTeacher(BaseTeacher):
 
         # never let timm towers download ImageNet weights; the checkpoint holds the tower
         vision_cfg = dict(cfg['vision_cfg'], output_tokens=True, timm_model_pretrained=False)
-        self.encoder = _build_vision_tower(cfg['embed_dim'], CLIPVisionCfg(**vision_cfg),
-                                           quick_gelu=cfg.get('quick_gelu', False))
+        with self.seeded_random_init():
+            self.encoder = _build_vision_tower(cfg['embed_dim'], CLIPVisionCfg(**vision_cfg),
+                                               quick_gelu=cfg.get('quick_gelu', False))
         self._read_geometry(cfg, vision_cfg)
         self.set_normalization(mean or tag_cfg.get('mean', open_clip.OPENAI_DATASET_MEAN),
                                std or tag_cfg.get('std', open_clip.OPENAI_DATASET_STD))

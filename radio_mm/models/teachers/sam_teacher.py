@@ -74,7 +74,8 @@ class SAMTeacher(BaseTeacher):
         arch_name = arch if isinstance(arch, str) else f'ImageEncoderViT({arch})'
         super().__init__(name=name, arch=arch_name, pretrained=pretrained, dtype=dtype,
                          weights_hint=sam_weights_hint(arch))
-        self.encoder = build_sam_image_encoder(arch, img_size)
+        with self.seeded_random_init():
+            self.encoder = build_sam_image_encoder(arch, img_size)
         self.input_size = (img_size, img_size)
         self.patch_size = self.encoder.patch_embed.proj.kernel_size[0]
         self.summary_dim = None

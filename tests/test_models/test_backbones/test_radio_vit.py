@@ -1,6 +1,9 @@
+from functools import partial
+
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from radio_mm.models.backbones import RADIOViT
 from radio_mm.models.backbones.radio_vit import default_global_blocks
@@ -92,6 +95,40 @@ def test_windowed_blocks_leave_summary_tokens_out():
         out = model._run_block(0, tokens, (7, 7))
     assert torch.equal(out[:, :8], tokens[:, :8])
     assert not torch.allclose(out[:, 8:], tokens[:, 8:])
+
+
+@pytest.mark.parametrize('hw', [(5, 7), (6, 6)])
+def test_windowed_block_pads_the_grid_as_vitdet(hw):
+    """A windowed block equals timm's ViTDet/SAM block (pad after norm1, attention in
+    windows, unpad, MLP) on the patch tokens, whether the windows tile the grid or not."""
+    from timm.models.vision_transformer_sam import Block as ViTDetBlock
+
+    model = tiny_vit(window_size=3, init_values=0.5).eval()
+    # A non-zero norm1 bias tells padding after the norm (ViTDet) from padding before it.
+    nn.init.normal_(model.blocks[0].norm1.bias)
+    reference = ViTDetBlock(32, 2, window_size=3, init_values=0.5,
+                            norm_layer=partial(nn.LayerNorm, eps=1e-6)).eval()
+    reference.load_state_dict(model.blocks[0].state_dict())
+    tokens = torch.randn(2, 8 + hw[0] * hw[1], 32)
+    with torch.no_grad():
+        out = model._run_block(0, tokens, hw)
+        expected = reference(tokens[:, 8:].unflatten(1, hw)).flatten(1, 2)
+    assert torch.equal(out[:, :8], tokens[:, :8])
+    assert torch.allclose(out[:, 8:], expected, atol=1e-5)
+
+
+def test_windows_need_not_tile_the_input():
+    # 80x112 px = 5x7 patches: 3-patch windows overhang both sides; inputs need only be
+    # multiples of the patch size, and the padding never reaches the outputs or gradients.
+    model = tiny_vit(window_size=3, out_indices=(1, 3), cpe_train_crop=False)
+    assert model.size_multiple == 16
+    x = torch.rand(2, 3, 80, 112, requires_grad=True)
+    maps = model(x)
+    assert [m.shape for m in maps] == [torch.Size([2, 32, 5, 7])] * 2
+    maps[-1].square().mean().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='multiples of 16'):
+        model(torch.rand(1, 3, 80, 100))
 
 
 def test_default_global_blocks_follow_the_released_layout():

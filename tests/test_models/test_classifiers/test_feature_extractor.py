@@ -46,8 +46,10 @@ def test_checkpoints_that_do_not_fit_are_refused():
     state = model.state_dict()
     with pytest.raises(ValueError, match='radio2mm'):
         load_state_dict(model, {'base_model.blocks.0.attn.qkv.weight': torch.zeros(1)})
-    with pytest.raises(RuntimeError, match='holds no weights'):
+    with pytest.raises(KeyError, match='head.fc.weight'):  # not a RADIO student's key
         load_state_dict(model, {'head.fc.weight': torch.zeros(1)})
+    with pytest.raises(RuntimeError, match='holds no weights'):
+        load_state_dict(model, {'adaptors.clip.summary_mlp.fc1.weight': torch.zeros(1)})
     partial = {k: v for k, v in state.items() if 'blocks.0.mlp' not in k}
     with pytest.raises(RuntimeError, match='missing'):
         load_state_dict(model, partial)

@@ -129,3 +129,50 @@ def test_loss_falls_on_fixed_real_images(photos):
         optimizer.step()
         history.append(total.item())
     assert np.mean(history[-5:]) < 0.6 * np.mean(history[:5]), history
+
+
+def test_predict_scores_each_image_as_training_logs_the_batch(photos):
+    """predict's per-image similarities average to the training log's batch values when
+    every teacher sees every image at one resolution; MSE is the MSE feature loss."""
+    model = build(partitions=[dict(teachers=['clip', 'dino_v2', 'sam'], resolutions=[(64, 64)])],
+                  feature_loss=dict(type='MSEFeatureLoss')).eval()
+    with torch.no_grad():
+        losses = model.loss(photos)
+        scores = model(photos, mode='predict')
+    assert len(scores) == len(photos)
+    assert set(scores[0]) == {
+        'clip_summary_cos', 'clip_feature_cos', 'clip_feature_mse', 'dino_v2_summary_cos',
+        'dino_v2_feature_cos', 'dino_v2_feature_mse', 'sam_feature_cos', 'sam_feature_mse'}
+    for key, value in scores[0].items():
+        mean = np.mean([s[key] for s in scores])
+        mse_of = key[:-len('_feature_mse')] if key.endswith('_feature_mse') else None
+        logged = losses[f'loss_{mse_of}_features' if mse_of else key]
+        assert mean == pytest.approx(logged.item(), rel=1e-5), key
+    assert len({s['clip_feature_cos'] for s in scores}) == len(photos)  # per image
+
+
+def test_eval_resolution_defaults_to_the_last_stage():
+    assert Partition(['a'], resolutions=[(128, 128), (160, 160)]).eval_resolution == (160, 160)
+    staged = Partition(['a'], resolutions=[(256, 256)], milestones=[(10, [(432, 432)])])
+    assert staged.eval_resolution == (432, 432)
+    assert Partition(['a'], eval_resolution=(96, 64)).eval_resolution == (96, 64)
+
+def test_off_grid_milestone_fails_at_build_naming_the_nearest_size():
+    # The old eradio_l.py: an E-RADIO student (sides in multiples of 32) inherited the ViT-H
+    # recipe's 432 px milestone and crashed when training reached iteration 300000.
+    eradio = dict(type='RADIOModel', backbone=dict(type='ERADIO', arch=dict(
+        stem_channels=8, base_channels=8, depths=(1, 1, 1, 1), num_heads=(1, 1, 2, 2),
+        window_sizes=(None, None, 2, 2), sr_ratios=(1, 1, (2, 1), 1), neck_channels=32)))
+    partitions = [dict(teachers=['clip', 'dino_v2'], batch_fraction=0.75,
+                       resolutions=[(256, 256)], milestones=[(300000, [(432, 432)])]),
+                  dict(teachers=['sam'], batch_fraction=0.25, resolutions=[(1024, 1024)])]
+    with warnings.catch_warnings(), pytest.raises(ValueError) as error:
+        warnings.simplefilter('ignore', UserWarning)
+        RADIODistiller(student=eradio, teachers=copy.deepcopy(TEACHERS), partitions=partitions)
+    message = str(error.value)
+    assert 'resolution (432, 432) (from iteration 300000 stage)' in message
+    assert 'multiple of 32 px' in message and '416 or 448' in message
+    assert 'nearest valid size: (448, 448)' in message
+    # The ViT student (patch 16) runs the same schedule.
+    build(partitions=partitions)
+

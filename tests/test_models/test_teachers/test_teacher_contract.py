@@ -62,6 +62,9 @@ def test_teacher_stays_frozen_and_in_eval(kind, make_teacher, photos):
 def test_checkpoint_of_same_config_reproduces_outputs(kind, suffix, make_teacher, photos,
                                                       tmp_path):
     source = make_teacher(kind)
+    with torch.no_grad():  # weights that no random initialization reproduces
+        for param in source.encoder.parameters():
+            param.add_(0.05 * torch.randn_like(param))
     path = _save_encoder(source, tmp_path / f'teacher{suffix}')
     other = make_teacher(kind)
     loaded = make_teacher(kind, pretrained=path)
@@ -152,3 +155,19 @@ def test_bad_images_are_rejected_with_the_fix(make_teacher, photos):
 def test_unknown_dtype_is_rejected(make_teacher):
     with pytest.raises(ValueError, match='bf16'):
         make_teacher('dino_v2', dtype='int8')
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_random_weights_are_the_same_in_every_build(kind, make_teacher, photos):
+    """A teacher without a checkpoint is drawn from its name: tools that rebuild the demo's
+    teachers from its config compare the student with the teachers it learned from."""
+    torch.manual_seed(1)
+    first = make_teacher(kind)
+    after_first = torch.rand(1)
+    torch.manual_seed(2)
+    second = make_teacher(kind)
+    renamed = make_teacher(kind, name='other')
+    assert torch.equal(first(photos).features, second(photos).features)
+    assert not torch.allclose(renamed(photos).features, first(photos).features)
+    torch.manual_seed(1)
+    assert torch.equal(torch.rand(1), after_first)  # the global RNG stream is left alone

@@ -1,0 +1,220 @@
+"""Export a radio_mm student to NVIDIA's release layout (the inverse of radio2mm.py).
+
+The written ``.pth.tar`` is what NVlabs/RADIO `hubconf.py::radio_model(version=<file>)`
+reads (commit c0f3701), so a student distilled or converted with radio_mm runs wherever the
+official RADIO does:
+
+* ``args``: an ``argparse.Namespace`` for `radio/radio_model.py::create_model_from_args`
+  (timm ``model`` name + ``model_kwargs`` with every width, ``*_mlpnorm`` for ``mlp_norm``;
+  ``cpe_max_size``, ``cls_token_per_teacher``, ``register_multiple`` /
+  ``cpe_num_registers``, ``model_norm``, ``mlp_version='v2'``) and ``teachers`` (``name``, ``type='generic'``, ``use_summary``,
+  ``token_slot``, ``fd_upsample_factor``);
+* ``state_dict`` (+ ``state_dict_ema``): ``base_model.*``, ``input_conditioner.*``,
+  ``_heads.<i>.*``, ``_feature_projections.<i>.*``. A run with EMA (mmengine convention,
+  EMA weights in ``state_dict``, raw ones in ``ema_state_dict``) gives both, as the
+  releases do: ``state_dict_ema`` averaged (what hubconf loads), ``state_dict`` raw.
+
+Official facts used: every adaptor the hub builds by name needs a summary head
+(`radio/adaptor_generic.py` builds ``head_mlp`` from ``_heads``), so a teacher without one
+(SAM) gets a zero summary head that outputs zeros; ``use_summary`` only selects which summary
+tokens form the backbone summary (`hubconf.py`, ``summary_idxs``); the adaptor reads token
+``token_slot`` (default: the teacher's position).
+"""
+from argparse import Namespace
+
+import torch
+
+from radio_mm.models import official_checkpoint as official
+from radio_mm.models.backbones.eradio import ARCH_SETTINGS as ERADIO_ARCHS
+from radio_mm.models.backbones.radio_vit import RADIOViT
+from .radio_model import radio_model
+
+# radio_mm ERADIO arch -> the official timm name that builds it (`radio/eradio_model.py`).
+ERADIO_NAMES = {'l': 'eradio', 'xxxtiny': 'eradio_xxxtiny'}
+# ERADIO arch keys -> official ERADIO kwargs, for widths no official name builds.
+ERADIO_KWARGS = dict(stem_channels='in_dim', base_channels='dim', depths='depths',
+                     num_heads='num_heads', window_sizes='window_size', sr_ratios='sr_ratio',
+                     neck_channels='full_features_head_dim', neck_start_stage='neck_start_stage',
+                     cpb_mlp_hidden='cpb_mlp_hidden')
+# (embed_dims, num_layers, num_heads) -> timm size name; other shapes use 'base' + kwargs.
+VIT_SIZES = {(192, 12, 3): 'tiny', (384, 12, 6): 'small', (768, 12, 12): 'base',
+             (1024, 24, 16): 'large', (1280, 32, 16): 'huge'}
+# RADIOViT arguments the official timm ViT + CPE reproduces, and those that only change how
+# radio_mm trains or runs it (not saved in a release).
+VIT_EXPORTED = {'arch', 'patch_size', 'cpe_max_size', 'num_summary_tokens', 'register_multiple',
+                'num_registers', 'qkv_bias', 'init_values', 'mlp_norm', 'final_norm'}
+VIT_RUNTIME = {'type', 'drop_path_rate', 'window_size', 'global_blocks', 'cpe_train_crop',
+               'pos_dropout', 'out_indices', 'out_type', 'pad_to_multiple', 'frozen',
+               'frozen_stages', 'with_cp', 'init_cfg'}
+# What create_model_from_args reads besides the model (values of the releases).
+BASE_ARGS = dict(pretrained=False, in_chans=None, input_size=None, num_classes=0, drop=0.0,
+                 drop_path=None, drop_block=None, gp=None, bn_momentum=None, bn_eps=None,
+                 torchscript=False, initial_checkpoint='', mlp_version='v2',
+                 spectral_reparam=False, dtype=torch.float32)
+
+
+def export_official_checkpoint(checkpoint):
+    """radio_mm model checkpoint (converted release or distillation run) -> release dict
+    ``{'args', 'state_dict'[, 'state_dict_ema']}`` (see the module docstring)."""
+    source = official.torch_load(checkpoint)
+    meta = source.get('meta', {}) if isinstance(source, dict) else {}
+    if 'radio_model' not in meta:
+        raise ValueError(f"{checkpoint!r} is not a radio_mm model checkpoint (no "
+                         "meta['radio_model']): export distillation runs or radio2mm.py outputs")
+    adaptor_names = list(meta['radio_model'].get('adaptors') or {})
+    model = radio_model(checkpoint, adaptor_names=adaptor_names)  # strict, EMA weights
+    backbone_cfg = meta['radio_model']['backbone']
+    teachers, tokens = _teachers(model)
+    if isinstance(model.backbone, RADIOViT):
+        args = _vit_args(model.backbone, backbone_cfg, teachers, tokens)
+    else:
+        args = _eradio_args(model.backbone, backbone_cfg, teachers)
+    order = [t['name'] for t in teachers]
+    weights = _release_state_dict(model.state_dict(), order, model)
+    release = dict(args=args, state_dict=weights)
+    raw = source.get('ema_state_dict')
+    if raw:
+        # EMA run: state_dict holds the averages; ema_state_dict the raw weights under
+        # 'module.' + the same key (EMA_CONTRACT.md); unaveraged keys may be absent.
+        prefix = 'module.' + ('student.' if any(
+            k.startswith('student.') for k in source['state_dict']) else '')
+        raw_state = {k: raw.get(prefix + k, v) for k, v in model.state_dict().items()}
+        release = dict(args=args, state_dict=_release_state_dict(raw_state, order, model),
+                       state_dict_ema=weights)
+    return release
+
+
+def _teachers(model):
+    """Official ``teachers`` and summary-token layout that reproduce ``model``.
+
+    Summary teachers come first in slot order, the others after; ``use_summary`` marks the
+    positions of the backbone summary tokens, ``token_slot`` the token each adaptor reads.
+    Returns (teachers, cls_token_per_teacher).
+    """
+    adaptors = model.adaptors
+    ordered = sorted((n for n, a in adaptors.items() if a.summary_mlp is not None),
+                     key=lambda n: adaptors[n].summary_slot)
+    ordered += [n for n, a in adaptors.items() if a.summary_mlp is None]
+    num_summary = getattr(model.backbone, 'num_summary_tokens', 1)
+    backbone_summary = list(model.summary_idxs if model.summary_idxs is not None
+                            else range(num_summary))
+    per_teacher = isinstance(model.backbone, RADIOViT) and num_summary > 1
+    if per_teacher and (not ordered or max(backbone_summary) >= len(ordered)):
+        raise ValueError(
+            f'the backbone summary reads tokens {backbone_summary} but the official layout '
+            f'derives it from the teachers ({ordered}): one per token. Set the student\'s '
+            'summary_idxs to tokens of teachers that have a summary.')
+    teachers = []
+    for i, name in enumerate(ordered):
+        adaptor = adaptors[name]
+        teachers.append(dict(
+            name=name, type='generic',
+            use_summary=i in backbone_summary if per_teacher else adaptor.summary_mlp is not None,
+            token_slot=adaptor.summary_slot if per_teacher else 0,
+            fd_upsample_factor=adaptor.upsample_factor))
+    if not per_teacher and backbone_summary != [0]:
+        raise ValueError(f'a one-token student must use summary token 0, not {backbone_summary}')
+    return teachers, per_teacher
+
+
+def _vit_args(backbone, cfg, teachers, per_teacher):
+    unexpected = sorted(k for k in set(cfg) - VIT_EXPORTED - VIT_RUNTIME)
+    if unexpected:
+        raise ValueError(f'RADIOViT options {unexpected} have no official equivalent that '
+                         'mm2radio writes; export a student without them')
+    settings = RADIOViT._arch_settings(cfg.get('arch', 'b'))
+    block = backbone.blocks[0]
+    shape = (settings['embed_dims'], settings['num_layers'], settings['num_heads'])
+    model_kwargs = dict(embed_dim=shape[0], depth=shape[1], num_heads=shape[2],
+                        mlp_ratio=block.mlp.fc1.out_features / shape[0],
+                        patch_size=backbone.patch_size, qkv_bias=block.attn.qkv.bias is not None)
+    if cfg.get('init_values') is not None:
+        model_kwargs['init_values'] = cfg['init_values']  # LayerScale; weights carry values
+    num_tokens = backbone.num_prefix_tokens
+    num_cls = len(teachers) if per_teacher else 1
+    if num_tokens < num_cls:
+        raise ValueError(f'the student has {num_tokens} summary/register tokens, the official '
+                         f'layout needs one per teacher ({num_cls})')
+    registers = num_tokens - num_cls
+    generator = backbone.patch_generator
+    return Namespace(
+        **BASE_ARGS,
+        # The official `vit_huge_patch16_224_mlpnorm` adds the MLP LayerNorm to whatever
+        # widths model_kwargs give (`radio/extra_timm_models.py`).
+        model='vit_huge_patch16_224_mlpnorm' if cfg.get('mlp_norm') else
+        f'vit_{VIT_SIZES.get(shape, "base")}_patch16_224',
+        model_kwargs=model_kwargs,
+        teachers=teachers,
+        cls_token_per_teacher=per_teacher,
+        cpe_max_size=generator.grid_size * backbone.patch_size,
+        # Explicit count: `radio/cls_token.py` prefers it to register_multiple.
+        register_multiple=cfg.get('register_multiple') if registers else None,
+        cpe_num_registers=registers or None,
+        model_norm=bool(cfg.get('final_norm', False)))
+
+
+def _eradio_args(backbone, cfg, teachers):
+    arch = cfg.get('arch', 'l')
+    name = ERADIO_NAMES.get(arch) if isinstance(arch, str) else next(
+        (ERADIO_NAMES[k] for k, v in ERADIO_ARCHS.items() if _same_arch(v, arch)), None)
+    model_kwargs = dict(return_full_features=True)
+    if name is None:
+        # No official name builds these widths; NVlabs/RADIO's hub rejects the duplicate
+        # kwargs, radio_mm's loader reads the widths off the weights.
+        settings = backbone._arch_settings(arch)
+        model_kwargs.update({ERADIO_KWARGS[k]: settings[k] for k in ERADIO_KWARGS})
+        name = 'eradio'
+    return Namespace(**BASE_ARGS, model=name, model_kwargs=model_kwargs, teachers=teachers,
+                     cls_token_per_teacher=False, cpe_max_size=None, register_multiple=None,
+                     cpe_num_registers=None, model_norm=False)
+
+
+def _same_arch(preset, arch):
+    def plain(value):
+        return [plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+    return all(plain(preset[k]) == plain(arch.get(k, preset[k])) for k in preset)
+
+
+def _release_state_dict(state, order, model):
+    """RADIOModel keys -> release keys, adaptors numbered by teacher position."""
+    release = {}
+    for key, value in state.items():
+        if key.startswith('backbone.'):
+            release['base_model.' + key[len('backbone.'):]] = value
+        elif key.startswith('input_conditioner.'):
+            release[key] = value
+    for name, buffers in _derived_eradio_buffers(model).items():
+        release['base_model.' + name] = buffers
+    for index, name in enumerate(order):
+        adaptor = model.adaptors[name]
+        for kind, target in (('summary_mlp', '_heads'), ('feature_mlp', '_feature_projections')):
+            prefix = f'adaptors.{name}.{kind}.'
+            for key, value in state.items():
+                if key.startswith(prefix):
+                    release[f'{target}.{index}.{key[len(prefix):]}'] = value
+        if adaptor.summary_mlp is None:
+            for key, value in _zero_summary_head(adaptor.feature_mlp.fc1.in_features).items():
+                release[f'_heads.{index}.{key}'] = value
+    return release
+
+
+def _zero_summary_head(in_dims):
+    """Smallest 'v2' MLP (fc1 -> final [LN, GELU, Linear]) whose output is zeros."""
+    return {'fc1.weight': torch.zeros(1, in_dims), 'fc1.bias': torch.zeros(1),
+            'final.0.weight': torch.ones(1), 'final.0.bias': torch.zeros(1),
+            'final.2.weight': torch.zeros(1, 1), 'final.2.bias': torch.zeros(1)}
+
+
+def _derived_eradio_buffers(model):
+    """The official E-RADIO keeps its position-bias tables as persistent buffers
+    (`radio/eradio_model.py` ``PosEmbMLPSwinv2D``); radio_mm derives them, so write them."""
+    buffers = {}
+    for name, module in model.backbone.named_modules():
+        if hasattr(module, '_DERIVED') and hasattr(module, 'relative_position_index'):
+            n = module.window_size**2
+            # (1, 2w-1, 2w-1, 2) in the official layout
+            buffers[f'{name}.relative_coords_table'] = module.relative_coords_table.reshape(
+                1, 2 * module.window_size - 1, 2 * module.window_size - 1, 2)
+            buffers[f'{name}.relative_position_index'] = module.relative_position_index
+            buffers[f'{name}.relative_bias'] = torch.zeros(1, module.num_heads, n, n)
+    return buffers

@@ -1,0 +1,495 @@
+"""The rules that shrink a shipped config into a CPU smoke run, all in one place.
+
+Only sizes change: widths and depths of the student and the teachers, image sides, data
+paths (to generated fixtures of the same format, read by the same dataset class),
+iteration counts and the iterations at which milestones, schedulers and hooks fire. Config
+types, pipelines, dataset classes, partitions and schedules stay as shipped. Teachers load
+tiny random-init checkpoints written in the published layout, so the weight-loading path is
+the one users run.
+
+Run as a script, it shrinks and runs several configs in one process (the mmseg/mmdet imports
+are paid once), through ``radio_mm.apis.run_config`` as ``tools/train.py`` and
+``tools/test.py`` do, and writes one result per config to a JSON file::
+
+    python tests/test_configs/config_shrinker.py --work-dir DIR --out results.json CONFIG...
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import os.path as osp
+import sys
+import traceback
+import warnings
+from functools import cached_property
+from pathlib import Path
+
+ITERS = 4          # training iterations per config
+SHRINK = 8         # image sides are divided by about this
+BATCH = 4          # per-process batch; distillation partitions need one image each
+WIDTH_DIV = 16     # every channel count of a downstream model is divided by this
+CHANNEL_KEYS = ('in_channels', 'out_channels', 'channels', 'feat_channels', 'fc_out_channels',
+                'conv_out_channels', 'in_dims', 'hidden_dims', 'out_dims', 'backbone_channel')
+TINY_VIT = dict(embed_dims=32, num_layers=2, num_heads=2)
+# Attention windows of 2 tokens, subsampled 2x at stride 16: tiles of 64 px.
+TINY_ERADIO = dict(stem_channels=8, base_channels=8, depths=(1, 1, 1, 1),
+                   num_heads=(1, 1, 2, 2), window_sizes=(None, None, 2, 2),
+                   sr_ratios=(1, 1, (2, 1), 1), neck_channels=32)
+SIZE_KEYS = ('scale', 'crop_size', 'size', 'stride', 'pad_size_divisor')
+TINY_CLIP = dict(embed_dim=32, vision_cfg=dict(width=32, layers=1, head_width=16))
+TINY_DINOV2 = dict(embed_dim=32, depth=1, num_heads=2)
+TINY_SAM = dict(embed_dim=32, depth=2, num_heads=2, global_attn_indexes=(1, ), window_size=4)
+WDS_SHARDS = 2
+WDS_PER_SHARD = 4
+
+
+# -- sizes --------------------------------------------------------------------------------
+def shrink_side(side, multiple=1):
+    """A side divided by about SHRINK, still a multiple of ``multiple``; a side that was not
+    a multiple stays as it is, so that the configs' own mistakes still fail."""
+    if side % multiple:
+        return side
+    return max(1, math.ceil(side / multiple / SHRINK)) * multiple
+
+
+def shrink_iteration(iteration, max_iters):
+    """An iteration of a ``max_iters`` run moved to the same place in an ITERS run."""
+    return min(ITERS, round(iteration * ITERS / max_iters))
+
+
+# -- fixtures -----------------------------------------------------------------------------
+class Fixtures:
+    """Data in each real on-disk format, written under ``root`` on first use, by the
+    end-to-end tests' own writers."""
+
+    def __init__(self, root):
+        self.root = root
+        sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                                    'test_e2e'))
+
+    def _folder(self, name):
+        path = osp.join(self.root, name)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    @cached_property
+    def shards(self):
+        from webdataset_fixture import write_shards
+        return write_shards(self._folder('shards'), WDS_SHARDS, WDS_PER_SHARD)
+
+    @cached_property
+    def ade20k(self):
+        from test_ade20k_seg import _write_ade20k
+        root = osp.join(self._folder('ade20k'), 'ADEChallengeData2016')
+        _write_ade20k(Path(root))
+        return root
+
+    @cached_property
+    def coco(self):
+        from coco_fixture import write_coco
+        root = osp.join(self._folder('coco'), 'coco')
+        write_coco(Path(root))
+        return root
+
+    @cached_property
+    def imagenet(self):
+        from test_imagenet_cls import _write_imagenet
+        root = self._folder('imagenet')
+        _write_imagenet(Path(root))
+        return root
+
+
+def tiny_teacher_checkpoint(cfg, folder):
+    """Build the shrunk teacher with random weights; save it as its publisher lays it out."""
+    import torch
+
+    from radio_mm.registry import MODELS
+    cfg = dict(cfg, pretrained=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        teacher = MODELS.build(cfg)
+    state = teacher.encoder.state_dict()
+    # Full CLIP / SAM checkpoints hold the tower under a prefix; DINOv2 files do not.
+    prefix = {'OpenCLIPTeacher': 'visual.', 'SAMTeacher': 'image_encoder.'}.get(cfg['type'], '')
+    path = osp.join(folder, f"teacher_{cfg['name']}.pth")
+    torch.save({prefix + k: v for k, v in state.items()}, path)
+    return path
+
+
+# -- rules per part -----------------------------------------------------------------------
+def shrink_teacher(cfg, folder):
+    kind = cfg['type']
+    cfg = copy.deepcopy(cfg)
+    if kind == 'OpenCLIPTeacher':
+        import open_clip
+        vision = open_clip.get_model_config(cfg['model_name'])['vision_cfg']
+        merged = dict(vision, **cfg.get('model_cfg', {}).get('vision_cfg', {}))
+        tiny = copy.deepcopy(TINY_CLIP)
+        tiny['vision_cfg']['image_size'] = shrink_side(merged['image_size'],
+                                                       merged['patch_size'])
+        cfg['model_cfg'] = tiny
+    elif kind == 'DINOv2Teacher':
+        cfg['arch_kwargs'] = dict(TINY_DINOV2)
+        cfg['input_size'] = shrink_side(cfg.get('input_size', 224), 14)
+    elif kind == 'SAMTeacher':
+        cfg['arch'] = dict(TINY_SAM)
+        cfg['img_size'] = shrink_side(cfg.get('img_size', 1024), 16)
+    else:
+        raise KeyError(f'no shrinking rule for teacher type {kind!r}')
+    if cfg.get('pretrained') is not None:
+        cfg['pretrained'] = tiny_teacher_checkpoint(cfg, folder)
+    return cfg
+
+
+def student_multiple(backbone):
+    return 32 if backbone['type'] == 'ERADIO' else backbone.get('patch_size', 16)
+
+
+def shrink_backbone(backbone, width_div=None):
+    """Tiny arch of the same type; with ``width_div`` its width is the original's divided
+    by it (so heads shrunk by the same rule still fit) and its depth reaches every
+    ``out_indices`` entry."""
+    from radio_mm.models.backbones.eradio import ARCH_SETTINGS as ERADIO_ARCHS
+    from radio_mm.models.backbones.radio_vit import ARCH_SETTINGS as VIT_ARCHS
+    arch = backbone.get('arch', 'l' if backbone['type'] == 'ERADIO' else 'b')
+    if backbone['type'] == 'ERADIO':
+        backbone['arch'] = copy.deepcopy(TINY_ERADIO)
+        if width_div:
+            neck = ERADIO_ARCHS[arch]['neck_channels']
+            backbone['arch']['neck_channels'] = neck // width_div
+    elif backbone['type'] == 'RADIOViT':
+        backbone['arch'] = dict(TINY_VIT)
+        if backbone.get('window_size'):  # ViTDet windows, in tokens
+            backbone['window_size'] = shrink_side(backbone['window_size'])
+        if width_div:
+            indices = [i for i in backbone.get('out_indices', (-1, )) if i >= 0]
+            backbone['arch'].update(embed_dims=VIT_ARCHS[arch]['embed_dims'] // width_div,
+                                    num_layers=max([2] + [i + 1 for i in indices]))
+    else:
+        raise KeyError(f"no shrinking rule for backbone type {backbone['type']!r}")
+
+
+def tiny_backbone_checkpoint(backbone, folder):
+    """Random weights of the shrunk backbone in a downstream checkpoint's layout."""
+    import torch
+
+    from radio_mm.registry import MODELS
+    cfg = {k: v for k, v in backbone.items() if k != 'init_cfg'}
+    state = MODELS.build(cfg).state_dict()
+    path = osp.join(folder, 'backbone.pth')
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in state.items()}), path)
+    return dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+
+
+def shrink_channels(node):
+    """Divide every channel count below ``node`` (heads, necks) by WIDTH_DIV."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in CHANNEL_KEYS and isinstance(value, int):
+                node[key] = max(1, value // WIDTH_DIV)
+            elif key in CHANNEL_KEYS and isinstance(value, (list, tuple)):
+                node[key] = [max(1, v // WIDTH_DIV) for v in value]
+            else:
+                shrink_channels(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            shrink_channels(value)
+
+
+def shrink_sizes(node, multiple=1):
+    """Image sides in pipelines, preprocessors and sliding windows divided by about SHRINK."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in SIZE_KEYS and isinstance(value, int):
+                node[key] = shrink_side(value, multiple)
+            elif key in SIZE_KEYS and isinstance(value, (list, tuple)) and all(
+                    isinstance(v, int) for v in value):
+                node[key] = type(value)(shrink_side(v, multiple) for v in value)
+            else:
+                shrink_sizes(value, multiple)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            shrink_sizes(value, multiple)
+
+
+def point_loaders_at(cfg, data_root, **dataset):
+    """The loaders read ``data_root`` (and any ``dataset`` overrides), in-process."""
+    old_root = None
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if not loader:
+            continue
+        loader.update(num_workers=0, persistent_workers=False, batch_size=2)
+        old_root = loader['dataset'].get('data_root', old_root)
+        loader['dataset']['data_root'] = data_root
+        loader['dataset'].update(copy.deepcopy(dataset))
+    for name in ('val_evaluator', 'test_evaluator'):  # e.g. CocoMetric's ann_file
+        for metric in _as_list(cfg.get(name)):
+            for key, value in metric.items():
+                if old_root and isinstance(value, str) and value.startswith(old_root):
+                    metric[key] = osp.join(data_root, value[len(old_root):].lstrip('/'))
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value] if value else []
+
+
+def shrink_schedule(cfg):
+    """ITERS iterations; schedulers, milestones and hook intervals moved along."""
+    train_cfg = cfg.train_cfg
+    max_iters = train_cfg['max_iters']
+    train_cfg['max_iters'] = ITERS
+    if 'val_interval' in train_cfg:
+        train_cfg['val_interval'] = ITERS
+    if train_cfg.get('dynamic_intervals'):
+        train_cfg['dynamic_intervals'] = [(ITERS, ITERS)]
+    for scheduler in cfg.get('param_scheduler') or []:
+        if 'milestones' in scheduler:
+            scheduler['milestones'] = [shrink_iteration(m, max_iters)
+                                       for m in scheduler['milestones']]
+        begin = shrink_iteration(scheduler.get('begin', 0), max_iters)
+        scheduler['begin'] = begin
+        if 'end' in scheduler:
+            scheduler['end'] = max(begin + 1, shrink_iteration(scheduler['end'], max_iters))
+    hooks = cfg.default_hooks
+    hooks['logger']['interval'] = 1
+    hooks['checkpoint']['interval'] = ITERS
+    if 'log_processor' in cfg:
+        cfg.log_processor['window_size'] = 1
+    return max_iters
+
+
+def on_this_device(cfg):
+    """Mixed precision needs a GPU in mmengine: CPU runs take the plain wrapper."""
+    import torch
+    optim_wrapper = cfg.get('optim_wrapper', {})
+    if not torch.cuda.is_available() and optim_wrapper.get('type') == 'AmpOptimWrapper':
+        optim_wrapper['type'] = 'OptimWrapper'
+        for key in ('dtype', 'loss_scale'):
+            optim_wrapper.pop(key, None)
+
+
+def shrink_distill(cfg, fixtures, folder):
+    model = cfg.model
+    max_iters = shrink_schedule(cfg)
+    model['teachers'] = [shrink_teacher(t, folder) for t in model['teachers']]
+    backbone = model['student']['backbone']
+    multiple = student_multiple(backbone)
+    shrink_backbone(backbone)
+    model.setdefault('adaptor_cfg', {})['hidden_dims'] = 32
+    for partition in model.get('partitions') or []:
+        partition['resolutions'] = [tuple(shrink_side(s, multiple) for s in r)
+                                    for r in partition['resolutions']]
+        partition['milestones'] = [
+            (max(1, shrink_iteration(i, max_iters)),
+             [tuple(shrink_side(s, multiple) for s in r) for r in rs])
+            for i, rs in partition.get('milestones', [])]
+    loader = cfg.train_dataloader
+    loader['batch_size'] = BATCH
+    for transform in loader['dataset'].get('pipeline', []):
+        if 'RandomResizedCrop' in transform['type']:
+            transform['scale'] = shrink_side(transform['scale'])
+    if loader['dataset']['type'] == 'WebDatasetImages':
+        loader['dataset']['shards'] = fixtures.shards
+        loader['dataset']['shuffle_buffer'] = WDS_PER_SHARD
+        loader['num_workers'] = WDS_SHARDS  # several readers, one shard each
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'FeaturePCAHook':
+            hook['size'] = shrink_side(hook['size'], multiple)
+            hook['interval'] = shrink_iteration(hook.get('interval', 0), max_iters)
+    if model.get('teacher_cache'):  # trains from a teacher cache: build one of these teachers
+        model['teacher_cache'] = loader['dataset']['cache'] = teacher_cache_fixture(
+            cfg, fixtures, folder)
+        loader['dataset']['shuffle_buffer'] = WDS_PER_SHARD
+        loader['num_workers'] = WDS_SHARDS  # one cache shard per fixture shard
+
+
+def teacher_cache_fixture(cfg, fixtures, folder):
+    """What tools/cache_teachers.py writes for the shrunk teachers, over the WebDataset
+    fixture, in views of the student's largest resolution."""
+    from radio_mm.apis.teacher_cache import build_teacher_cache
+    online = copy.deepcopy(cfg)
+    online.model.pop('teacher_cache')
+    side = max(max(r) for p in cfg.model.get('partitions') or [dict(resolutions=[(64, 64)])]
+               for r in p['resolutions'])
+    online.train_dataloader['dataset'] = dict(type='WebDatasetImages', shards=fixtures.shards,
+                                              shuffle_buffer=0, pipeline=[
+        dict(type='mmpretrain.RandomResizedCrop', scale=side, backend='pillow'),
+        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='PackImageInputs')])
+    out = osp.join(folder, 'teacher_cache')
+    build_teacher_cache(online, out, views=1, dtype='bf16', num_workers=0)
+    return out
+
+
+def shrink_downstream_model(cfg, folder):
+    """Backbone (with random 'pretrained' weights when it is loaded or frozen), heads,
+    necks and the preprocessor, all by the same width rule."""
+    model = cfg.model
+    owner = model['radio'] if 'radio' in model else model  # RADIOSAM holds a RADIOModel
+    backbone = owner['backbone']
+    shrink_backbone(backbone, WIDTH_DIV)
+    for key, value in owner.items():
+        if key != 'backbone':
+            shrink_channels(value)
+    if owner is not model:
+        shrink_channels({k: v for k, v in model.items() if k != 'radio'})
+    if backbone.get('frozen') or backbone.get('init_cfg'):
+        backbone['init_cfg'] = tiny_backbone_checkpoint(backbone, folder)
+    layer_decay = cfg.get('optim_wrapper', {}).get('paramwise_cfg', {})
+    if 'num_layers' in layer_decay and backbone['type'] == 'RADIOViT':  # the shrunk depth
+        layer_decay['num_layers'] = backbone['arch']['num_layers']
+    multiple = student_multiple(backbone)
+    shrink_sizes(model.get('data_preprocessor', {}), multiple)
+    shrink_sizes(model.get('test_cfg', {}), multiple)
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(name):
+            shrink_sizes(cfg[name]['dataset'].get('pipeline', []), multiple)
+
+
+def shrink_segmentation(cfg, fixtures, folder):
+    shrink_schedule(cfg)
+    shrink_downstream_model(cfg, folder)
+    point_loaders_at(cfg, fixtures.ade20k)
+
+
+def shrink_detection(cfg, fixtures, folder):
+    """mmdet configs: ViTDet Mask R-CNNs and the RADIO + SAM decoder."""
+    shrink_schedule(cfg)
+    shrink_downstream_model(cfg, folder)
+    if 'image_size' in cfg.model:  # RADIOSAM's square input side
+        cfg.model['image_size'] = shrink_side(cfg.model['image_size'], 16)
+    import coco_fixture  # the fixture has its own two categories: the datasets name them
+    point_loaders_at(cfg, fixtures.coco, metainfo=dict(classes=coco_fixture.CLASSES))
+
+
+def shrink_classification(cfg, fixtures, folder):
+    """mmpretrain configs: linear probes (epoch-based), k-NN and CLIP zero-shot."""
+    if cfg.get('train_cfg', {}).get('by_epoch'):
+        shrink_epochs(cfg)
+    shrink_downstream_model(cfg, folder)
+    from test_imagenet_cls import CLASS_NAMES
+    text = cfg.model.get('text_encoder')
+    if text is not None:  # a tiny text tower of the same open_clip family
+        text['model_kwargs'] = dict(
+            embed_dim=cfg.model['summary_head']['out_dims'],
+            text_cfg=dict(context_length=16, vocab_size=49408, width=32, heads=2, layers=1),
+            vision_cfg=dict(image_size=32, patch_size=16, width=32, layers=1, head_width=16))
+        text['pretrained'] = tiny_open_clip_checkpoint(text, folder)
+        text['cache_dir'] = osp.join(folder, 'text_cache')
+        cfg.model['classnames'] = list(CLASS_NAMES)  # the fixture's classes
+        for metric in _as_list(cfg.get('test_evaluator')):
+            metric['topk'] = (1, )  # top-5 of 3 classes is undefined
+    point_loaders_at(cfg, fixtures.imagenet, metainfo=dict(classes=list(CLASS_NAMES)))
+
+
+def shrink_epochs(cfg):
+    """Epoch-based schedules: two epochs, the schedulers' epochs moved along."""
+    max_epochs = cfg.train_cfg['max_epochs']
+    cfg.train_cfg.update(max_epochs=2, val_interval=2)
+    for scheduler in cfg.get('param_scheduler') or []:
+        begin = min(1, round(scheduler.get('begin', 0) * 2 / max_epochs))
+        scheduler['begin'] = begin
+        scheduler['end'] = max(begin + 1, round(scheduler.get('end', max_epochs) * 2 /
+                                                max_epochs))
+        if 'T_max' in scheduler:
+            scheduler['T_max'] = scheduler['end'] - begin
+    cfg.default_hooks['logger']['interval'] = 1
+    cfg.default_hooks['checkpoint']['interval'] = 2
+
+
+def tiny_open_clip_checkpoint(text, folder):
+    import open_clip
+    import torch
+    model = open_clip.create_model(text['model_name'], **text['model_kwargs'])
+    path = osp.join(folder, 'open_clip_tiny.bin')
+    torch.save(model.state_dict(), path)  # open_clip_pytorch_model.bin's layout
+    return path
+
+
+def tiny_model_checkpoint(cfg, folder):
+    """The shrunk model's random weights, for configs that only evaluate a checkpoint."""
+    import torch
+    from mmengine.registry import MODELS, DefaultScope
+
+    from radio_mm.utils import import_toolbox
+    import_toolbox(cfg.default_scope)
+    model_cfg = copy.deepcopy(cfg.model)
+    if 'data_preprocessor' in cfg:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(model_cfg)
+    path = osp.join(folder, 'model.pth')
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return path
+
+
+RULES = {'radio_mm': shrink_distill, 'mmseg': shrink_segmentation,
+         'mmdet': shrink_detection, 'mmpretrain': shrink_classification}
+
+
+def shrink(cfg, fixtures, folder):
+    """Apply the rules of the config's toolbox (its ``default_scope``) in place."""
+    scope = cfg.get('default_scope')
+    if scope not in RULES:
+        raise KeyError(f'no shrinking rules for default_scope {scope!r}')
+    RULES[scope](cfg, fixtures, folder)
+    on_this_device(cfg)
+    return cfg
+
+
+# -- running ------------------------------------------------------------------------------
+def run_config(path, work_root, fixtures):
+    """Shrink ``path``, train it as tools/train.py does, then test it where it can."""
+    from mmengine.config import Config
+
+    from radio_mm.apis import build_test_runner, build_train_runner
+    name = osp.splitext(osp.basename(path))[0]
+    folder = osp.join(work_root, name)
+    os.makedirs(folder, exist_ok=True)
+    cfg = shrink(Config.fromfile(path), fixtures, folder)
+    shrunk = osp.join(folder, f'{name}.py')
+    cfg.dump(shrunk)
+    result = dict(name=name, milestones=sorted({
+        start for p in cfg.model.get('partitions') or [] for start, _ in p['milestones']}))
+    if cfg.get('load_from'):  # fine-tuning from a whole-model checkpoint (RADIO + SAM)
+        cfg.load_from = tiny_model_checkpoint(cfg, folder)
+        cfg.dump(shrunk)
+    if cfg.get('train_dataloader'):
+        work_dir = osp.join(folder, 'work')
+        runner = build_train_runner(shrunk, work_dir=work_dir)
+        runner.train()
+        result.update(iters=runner.iter, max_iters=runner.max_iters)
+        checkpoint = osp.join(work_dir, 'last_checkpoint')
+        checkpoint = open(checkpoint).read().strip()
+    else:  # evaluation-only configs test a checkpoint of their own model
+        checkpoint = tiny_model_checkpoint(cfg, folder)
+    if cfg.get('test_dataloader'):
+        metrics = build_test_runner(shrunk, checkpoint, work_dir=osp.join(folder, 'test')).test()
+        result['test'] = {k: float(v) for k, v in metrics.items()}
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('configs', nargs='+')
+    parser.add_argument('--work-dir', required=True)
+    parser.add_argument('--out', required=True)
+    args = parser.parse_args()
+    import torch
+    torch.set_num_threads(1)
+    fixtures = Fixtures(args.work_dir)
+    results = {}
+    for path in args.configs:
+        try:
+            results[path] = run_config(path, args.work_dir, fixtures)
+        except Exception:  # noqa: BLE001  (reported per config by the test)
+            results[path] = dict(error=traceback.format_exc())
+        with open(args.out, 'w') as f:
+            json.dump(results, f)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""tools/test.py CHECKPOINT into a frozen classifier: the file's stored architecture and
+summary tokens are compared with the config before the weights load."""
+import os.path as osp
+from types import SimpleNamespace
+
+import pytest
+
+from radio_mm.engine.hooks import RADIOCheckpointCheckHook
+from radio_mm.models.classifiers import RADIOCLIPZeroShot, RADIOFeatureExtractor
+from radio_mm.models.official_checkpoint import official_to_radio_mm
+
+OFFICIAL = osp.join(osp.dirname(__file__), '..', '..', 'data', 'radio_official_tiny.pth.tar')
+
+
+@pytest.fixture(scope='module')
+def converted():
+    """The tiny release as radio2mm.py writes it: 3 summary + 5 register tokens, 2 heads,
+    summary teachers clip and dino_v2 (tokens 0 and 1)."""
+    return official_to_radio_mm(OFFICIAL)
+
+
+def _check(model, checkpoint):
+    runner = SimpleNamespace(model=model, _load_from='radio_tiny.pth')
+    RADIOCheckpointCheckHook().after_load_checkpoint(runner, checkpoint)
+
+
+def test_summary_tokens_and_token_split_must_match(converted):
+    backbone = converted['meta']['radio_model']['backbone']
+    _check(RADIOFeatureExtractor(backbone, summary_idxs=[0, 1]), converted)
+    with pytest.raises(ValueError, match=r'summary_idxs=None .* own tokens \[0, 1\]'):
+        _check(RADIOFeatureExtractor(backbone), converted)  # SAM's untrained token too
+    same_total = dict(backbone, num_summary_tokens=4, num_registers=4)
+    with pytest.raises(ValueError, match='num_summary_tokens=3 in the checkpoint but 4'):
+        _check(RADIOFeatureExtractor(same_total, summary_idxs=[0, 1]), converted)
+    head = dict(in_dims=32, hidden_dims=64, out_dims=48, num_inner=1)
+    _check(RADIOCLIPZeroShot(backbone, head, summary_slot=0), converted)
+    with pytest.raises(ValueError, match="'clip' adaptor .* reads summary token 0"):
+        _check(RADIOCLIPZeroShot(backbone, head, summary_slot=1), converted)

@@ -1,0 +1,44 @@
+"""tools/fetch_teachers.py without a network: one line naming the source and the target."""
+import importlib.util
+import os.path as osp
+import sys
+
+import pytest
+
+from radio_mm.models.teachers.paper_teachers import AM_RADIO_TEACHERS
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Every request fails at once: proxies that nobody listens on, Hugging Face offline
+    (its client would otherwise retry the refused proxy for half a minute)."""
+    import huggingface_hub.constants
+    monkeypatch.setattr(huggingface_hub.constants, 'HF_HUB_OFFLINE', True)
+    for var in ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY'):
+        monkeypatch.setenv(var, 'http://127.0.0.1:9')
+    for var in ('no_proxy', 'NO_PROXY'):
+        monkeypatch.delenv(var, raising=False)
+
+
+def load_tool(repo_root):
+    spec = importlib.util.spec_from_file_location(
+        'fetch_teachers_tool', osp.join(repo_root, 'tools', 'fetch_teachers.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('name', ['sam', 'clip'])  # a plain URL and a Hugging Face file
+def test_offline_download_fails_in_one_line(name, tmp_path, repo_root, offline, monkeypatch):
+    tool = load_tool(repo_root)
+    monkeypatch.setattr(sys, 'argv', ['fetch_teachers.py', '--out-dir', str(tmp_path),
+                                      '--teachers', name])
+    with pytest.raises(SystemExit) as exit_:
+        tool.main()
+    error = exit_.value.code  # what Python prints to stderr, alone, before exiting with 1
+    weights = AM_RADIO_TEACHERS[name].weights
+    target = osp.join(str(tmp_path), weights.filename)
+    assert isinstance(error, str) and '\n' not in error
+    assert error.startswith('fetch_teachers.py: cannot download')
+    assert weights.source in error and target in error
+    assert not osp.exists(target) and not osp.exists(target + '.part')
