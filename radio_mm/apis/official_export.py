@@ -46,6 +46,11 @@ VIT_EXPORTED = {'arch', 'patch_size', 'cpe_max_size', 'num_summary_tokens', 'reg
 VIT_RUNTIME = {'type', 'drop_path_rate', 'window_size', 'global_blocks', 'cpe_train_crop',
                'pos_dropout', 'out_indices', 'out_type', 'pad_to_multiple', 'frozen',
                'frozen_stages', 'with_cp', 'init_cfg'}
+# radio_mm key prefix -> release key prefix for the parts that are not adaptor heads
+# (`hubconf.py` reads `_feature_normalizer.*` / `_intermediate_feature_normalizer.*`).
+RELEASE_PREFIXES = (('backbone.', 'base_model.'), ('input_conditioner.', 'input_conditioner.'),
+                    ('feature_normalizer.', '_feature_normalizer.'),
+                    ('intermediate_normalizer.', '_intermediate_feature_normalizer.'))
 # What create_model_from_args reads besides the model (values of the releases).
 BASE_ARGS = dict(pretrained=False, in_chans=None, input_size=None, num_classes=0, drop=0.0,
                  drop_path=None, drop_block=None, gp=None, bn_momentum=None, bn_eps=None,
@@ -75,7 +80,7 @@ def export_official_checkpoint(checkpoint):
     raw = source.get('ema_state_dict')
     if raw:
         # EMA run: state_dict holds the averages; ema_state_dict the raw weights under
-        # 'module.' + the same key (EMA_CONTRACT.md); unaveraged keys may be absent.
+        # 'module.' + the same key (StudentEMAHook); unaveraged keys may be absent.
         prefix = 'module.' + ('student.' if any(
             k.startswith('student.') for k in source['state_dict']) else '')
         raw_state = {k: raw.get(prefix + k, v) for k, v in model.state_dict().items()}
@@ -176,26 +181,58 @@ def _same_arch(preset, arch):
 
 
 def _release_state_dict(state, order, model):
-    """RADIOModel keys -> release keys, adaptors numbered by teacher position."""
-    release = {}
+    """RADIOModel keys -> release keys, adaptors numbered by teacher position.
+
+    Every key of ``state`` is written or raises: a student part the release layout cannot
+    hold must not vanish from the export.
+    """
+    release, written = {}, set()
     for key, value in state.items():
-        if key.startswith('backbone.'):
-            release['base_model.' + key[len('backbone.'):]] = value
-        elif key.startswith('input_conditioner.'):
-            release[key] = value
+        for ours, theirs in RELEASE_PREFIXES:
+            if key.startswith(ours):
+                release[theirs + key[len(ours):]] = value
+                written.add(key)
     for name, buffers in _derived_eradio_buffers(model).items():
         release['base_model.' + name] = buffers
     for index, name in enumerate(order):
         adaptor = model.adaptors[name]
         for kind, target in (('summary_mlp', '_heads'), ('feature_mlp', '_feature_projections')):
             prefix = f'adaptors.{name}.{kind}.'
-            for key, value in state.items():
-                if key.startswith(prefix):
-                    release[f'{target}.{index}.{key[len(prefix):]}'] = value
+            head = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            if kind == 'feature_mlp' and adaptor.phi_s is not None:
+                head = _fold_phi_s(head, adaptor)
+                written.update(f'adaptors.{name}.phi_s.{k}' for k in adaptor.phi_s.state_dict())
+            release.update({f'{target}.{index}.{k}': v for k, v in head.items()})
+            written.update(prefix + k for k in head)
         if adaptor.summary_mlp is None:
             for key, value in _zero_summary_head(adaptor.feature_mlp.fc1.in_features).items():
                 release[f'_heads.{index}.{key}'] = value
+    left = sorted(set(state) - written)
+    if left:
+        raise ValueError(f'the release layout has no place for {left[:5]} '
+                         f'({len(left)} keys): this student cannot be exported as it is')
     return release
+
+
+def _fold_phi_s(head, adaptor):
+    """Fold the PHI-S inverse into the feature head's last Linear, so that the official
+    adaptor (which knows no PHI-S) outputs the teacher-space features radio_mm's does.
+
+    ``unstandardize(y) = y @ M + mean`` is affine, so ``W_k <- M^T W_k``,
+    ``b_k <- M^T b_k + mean`` for each of the u**2 sub-pixel groups ``k`` of the output
+    channels (order (u1, u2, c), c innermost: :class:`AdaptorMLP`).
+    """
+    last = 'final.2.' if 'final.2.weight' in head else 'fc2.'
+    phi_s = adaptor.phi_s
+    transform = phi_s.transform.double()
+    matrix = transform * (transform.shape[0] / transform.square().sum())
+    weight, bias = head[last + 'weight'].double(), head[last + 'bias'].double()
+    groups, dims = weight.shape[0] // matrix.shape[0], matrix.shape[0]
+    weight = torch.einsum('ij,gih->gjh', matrix, weight.reshape(groups, dims, -1))
+    bias = bias.reshape(groups, dims) @ matrix + phi_s.mean.double()
+    dtype = head[last + 'weight'].dtype
+    return dict(head, **{last + 'weight': weight.reshape(groups * dims, -1).to(dtype),
+                         last + 'bias': bias.reshape(-1).to(dtype)})
 
 
 def _zero_summary_head(in_dims):

@@ -14,6 +14,7 @@ import torch
 
 from radio_mm.apis import radio_model
 from radio_mm.apis.official_export import export_official_checkpoint
+from radio_mm.models.losses.phi_s import hadamard_matrix
 from radio_mm.registry import MODELS
 
 RELEASE_PREFIXES = ('base_model.', 'input_conditioner.', '_heads.', '_feature_projections.')
@@ -144,3 +145,35 @@ def test_unexportable_inputs_are_refused(tmp_path):
     official = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'radio_official_tiny.pth.tar')
     with pytest.raises(ValueError, match='not a radio_mm model checkpoint'):
         export_official_checkpoint(official)
+
+
+def test_phi_s_adaptor_and_feature_normalizer_survive_export(tmp_path):
+    """The release layout has no PHI-S: its inverse is folded into the feature head, so the
+    exported `sam` head still emits SAM-space features; the whitening travels as
+    `_feature_normalizer.*`."""
+    cfg = copy.deepcopy(VIT_STUDENT)
+    cfg['feature_normalizer'] = True
+    cfg['adaptors']['sam']['phi_s'] = dict(from_checkpoint=True)
+    torch.manual_seed(1)
+    student = MODELS.build(copy.deepcopy(cfg))
+    for param in student.parameters():
+        param.data.add_(torch.randn_like(param) * 0.05)
+    rotation, _ = torch.linalg.qr(torch.randn(8, 8))
+    phi_s = student.adaptors['sam'].phi_s
+    phi_s.transform.copy_(hadamard_matrix(8).float() @ rotation.T / 0.7)  # PHI-S form: H U^T / s
+    phi_s.mean.copy_(torch.randn(8))
+    student.feature_normalizer.mean.copy_(torch.randn(48) * 0.1)
+    student.feature_normalizer.tx.copy_(torch.linalg.qr(torch.randn(48, 48))[0])
+    src, dst = tmp_path / 'phi_s.pth', tmp_path / 'phi_s.pth.tar'
+    torch.save(dict(meta=dict(radio_model=cfg), state_dict={
+        f'student.{k}': v for k, v in student.state_dict().items()}), src)
+    release = export_official_checkpoint(str(src))
+    assert not any('phi_s' in k for k in release['state_dict'])
+    assert '_feature_normalizer.tx' in release['state_dict']
+    torch.save(release, dst)
+    x = torch.rand(1, 3, 56, 56)
+    with torch.no_grad():
+        radio = student.eval().forward_backbone(x)
+        sam = student.adaptors['sam']
+        assert not torch.allclose(sam(radio).features, sam(radio, standardized=True).features)
+    assert_same_outputs(src, dst, x)

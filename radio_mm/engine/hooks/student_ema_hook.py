@@ -3,7 +3,7 @@
 mmengine's ``EMAHook`` averages a deep copy of the whole model: for a distiller that copies
 the frozen teachers (DINOv2-g + DFN CLIP-H + SAM-H, billions of parameters) for nothing.
 This hook averages ``model.student`` (backbone + adaptor heads) and keeps EMAHook's
-checkpoint convention (the contract loaders rely on, /work/wt/EMA_CONTRACT.md):
+checkpoint convention (the contract loaders rely on, mmengine ``EMAHook.before_save_checkpoint``):
 
 * ``checkpoint['state_dict']`` holds the averaged weights (the deployable ones);
 * ``checkpoint['ema_state_dict']`` holds the raw weights under ``'module.' +`` the
