@@ -1,8 +1,8 @@
 """tools/train.py streaming WebDataset tar shards, with the student EMA, and resuming.
 
 Covers the recipes' data path (``WebDatasetImages`` + ``StreamTrainLoop``, two dataloader
-workers) and the EMA checkpoint contract (mmengine EMAHook's, see StudentEMAHook): averaged weights in
-``state_dict``, raw ones in ``ema_state_dict``, and a resume that continues both.
+workers) and the EMA checkpoint contract (mmengine EMAHook's, see StudentEMAHook): averaged
+weights in ``state_dict``, raw ones in ``ema_state_dict``, and a resume that continues both.
 """
 import pytest
 import torch
