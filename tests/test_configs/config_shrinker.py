@@ -294,6 +294,12 @@ def shrink_distill(cfg, fixtures, folder):
         loader['dataset']['shards'] = fixtures.shards
         loader['dataset']['shuffle_buffer'] = WDS_PER_SHARD
         loader['num_workers'] = WDS_SHARDS  # several readers, one shard each
+    for name in ('val_dataloader', 'test_dataloader'):  # held-out photos (TeacherAgreement)
+        held_out = cfg.get(name)
+        if held_out and held_out['dataset']['type'] == 'UnlabeledImageDataset':
+            held_out.update(batch_size=2, num_workers=0, persistent_workers=False)
+            held_out['dataset']['data_root'] = fixtures.imagenet
+            shrink_sizes(held_out['dataset']['pipeline'], multiple)
     for hook in cfg.custom_hooks:
         if hook['type'] == 'FeaturePCAHook':
             hook['size'] = shrink_side(hook['size'], multiple)

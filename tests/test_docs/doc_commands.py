@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 FENCE = re.compile(r'^\s*```\s*(\w*)\s*$')
 SHELL_LANGUAGES = ('', 'bash', 'sh', 'shell', 'console')
-COMMAND_START = re.compile(r'^(python3?|bash|make|tools/|benchmarks/|source|[A-Z_]+=\S+ )')
+COMMAND_START = re.compile(r'^(python3?|bash|make|tools/|benchmarks/|source|torchrun|[A-Z_]+=\S+ )')
 # Words that mark a synopsis (usage line), not a command to run as written: CONFIG, [...],
 # work_dirs/.../x.pth
 PLACEHOLDER = re.compile(r'^([A-Z][A-Z_]{2,}|\[.*|.*\.\.\..*)$')

@@ -89,6 +89,10 @@ def check_command(argv):
             assert 'venv="$root/.venv"' in f.read(), 'setup_env.sh no longer creates .venv'
     elif program in ('python', 'python3'):
         check_python_tool(args[0], args[1:])
+    elif program == 'torchrun':  # torchrun's own --options, then the tool and its args
+        while args[0].startswith('--'):
+            args = args[1:] if '=' in args[0] else args[2:]
+        check_python_tool(args[0], args[1:])
     else:
         script = args[0] if program == 'bash' else program
         rest = args[1:] if program == 'bash' else args
