@@ -47,6 +47,7 @@ from radio_mm.datasets.unlabeled_image_dataset import DECODE_ERRORS
 from radio_mm.models.distillers.radio_distiller import DEFAULT_DATA_PREPROCESSOR
 from radio_mm.registry import DATASETS, MODELS
 from radio_mm.utils import import_toolbox
+from radio_mm.utils.atomic_files import partial_path, publish, write_text_atomically
 
 
 class _IndexedImages:
@@ -150,7 +151,7 @@ class _ShardWriter:
     def __init__(self, out_dir, unit):
         self.unit = unit
         self.path = osp.join(out_dir, shard_name(unit))
-        self.partial = osp.join(out_dir, f'.{shard_name(unit)}.partial')
+        self.partial = partial_path(self.path)
         self.stream = open(self.partial, 'wb')
         self.tar = wds.TarWriter(self.stream, encoder=False, mtime=0)
         self.count = 0
@@ -161,15 +162,11 @@ class _ShardWriter:
 
     def close(self, skipped):
         self.tar.close()
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
         self.stream.close()
         # the record first: a finished .tar always has one
-        record = osp.join(osp.dirname(self.path), shard_record_name(self.unit))
-        with open(record + '.partial', 'w') as f:
-            json.dump(dict(views=self.count, skipped=skipped), f, indent=1)
-        os.replace(record + '.partial', record)
-        os.replace(self.partial, self.path)
+        write_text_atomically(osp.join(osp.dirname(self.path), shard_record_name(self.unit)),
+                              json.dumps(dict(views=self.count, skipped=skipped), indent=1))
+        publish(self.partial, self.path)
 
 
 def _teacher_entry(teacher, cfg, view_size):

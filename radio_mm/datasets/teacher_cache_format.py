@@ -20,11 +20,12 @@ their int16 bit patterns (numpy has no bfloat16); the manifest's ``dtype`` says 
 import hashlib
 import io
 import json
-import os
 import os.path as osp
 
 import numpy as np
 import torch
+
+from radio_mm.utils.atomic_files import write_text_atomically
 
 FORMAT_VERSION = 1
 MANIFEST = 'manifest.json'
@@ -133,11 +134,8 @@ def read_manifest(cache_dir):
 
 def write_manifest(cache_dir, manifest):
     """Write atomically: a reader never sees half a manifest."""
-    path = osp.join(cache_dir, MANIFEST)
-    partial = path + '.partial'
-    with open(partial, 'w') as f:
-        json.dump(manifest, f, indent=1, sort_keys=True)
-    os.replace(partial, path)
+    write_text_atomically(osp.join(cache_dir, MANIFEST),
+                          json.dumps(manifest, indent=1, sort_keys=True))
 
 
 def missing_shards(cache_dir, manifest):

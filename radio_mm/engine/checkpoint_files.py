@@ -1,42 +1,19 @@
-"""Checkpoint files on a local disk: written so a crash never leaves half of one, and checked
-before a resume reads one.
-
-A file is written under a hidden temporary name in its own folder, flushed to disk and then
-renamed over the final name (a rename within one file system is atomic), so a reader sees the
-old file or the complete new one, never a prefix.
-"""
+"""Checkpoint files on a local disk: written so a crash never leaves half of one
+(:mod:`radio_mm.utils.atomic_files`), and checked before a resume reads one."""
 import os
 import os.path as osp
 import re
 import zipfile
 
-# `.iter_6.pth.partial`: hidden, and never matched by the checkpoint name patterns below.
-PARTIAL_SUFFIX = '.partial'
+from radio_mm.utils.atomic_files import (PARTIAL_SUFFIX, partial_name, publish,
+                                         write_text_atomically)
+
+__all__ = ['partial_name', 'publish', 'write_text_atomically', 'remove_partials',
+           'checkpoint_problem', 'last_good_checkpoint', 'check_resumable']
 # mmengine's CheckpointHook names: iter_N.pth / epoch_N.pth (filename_tmpl defaults).
 CHECKPOINT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 # torch.save's legacy (non-zip) format starts with a pickle protocol opcode.
 PICKLE_PROTO = b'\x80'
-
-
-def partial_name(filename):
-    """The temporary name ``filename`` is written under before :func:`publish`."""
-    return f'.{filename}{PARTIAL_SUFFIX}'
-
-
-def publish(partial_path, final_path):
-    """fsync ``partial_path`` and rename it to ``final_path`` (replacing it atomically)."""
-    with open(partial_path, 'rb+') as f:
-        os.fsync(f.fileno())
-    os.replace(partial_path, final_path)
-    _fsync_folder(osp.dirname(final_path) or '.')
-
-
-def write_text_atomically(path, text):
-    """Replace the text file ``path`` (e.g. ``last_checkpoint``) in one step."""
-    partial = osp.join(osp.dirname(path), partial_name(osp.basename(path)))
-    with open(partial, 'w') as f:
-        f.write(text)
-    publish(partial, path)
 
 
 def remove_partials(folder):
@@ -108,14 +85,3 @@ def check_resumable(path, work_dir, named_by=None):
               f'{work_dir} holds no complete checkpoint: train without --resume')
     raise RuntimeError(f'cannot resume from {path!r}{source}: {problem}. {advice}.')
 
-
-def _fsync_folder(folder):
-    """Persist a rename: the folder entry, not only the file's bytes."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open folders
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
