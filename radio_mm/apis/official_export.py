@@ -77,14 +77,11 @@ def export_official_checkpoint(checkpoint):
     order = [t['name'] for t in teachers]
     weights = _release_state_dict(model.state_dict(), order, model)
     release = dict(args=args, state_dict=weights)
-    raw = source.get('ema_state_dict')
-    if raw:
-        # EMA run: state_dict holds the averages; ema_state_dict the raw weights under
-        # 'module.' + the same key (StudentEMAHook); unaveraged keys may be absent.
-        prefix = 'module.' + ('student.' if any(
-            k.startswith('student.') for k in source['state_dict']) else '')
-        raw_state = {k: raw.get(prefix + k, v) for k, v in model.state_dict().items()}
-        release = dict(args=args, state_dict=_release_state_dict(raw_state, order, model),
+    if source.get('ema_state_dict'):
+        # EMA run: the release keeps the average in state_dict_ema and the raw weights in
+        # state_dict; the checkpoint view reads the raw ones (StudentEMAHook's convention).
+        raw = radio_model(checkpoint, adaptor_names=adaptor_names, use_ema=False)
+        release = dict(args=args, state_dict=_release_state_dict(raw.state_dict(), order, model),
                        state_dict_ema=weights)
     return release
 
