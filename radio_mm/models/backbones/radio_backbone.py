@@ -13,6 +13,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ..utils.deploy import DEPLOYED_ERROR
+from ..utils.packed_kernels import pack_kernels
 
 
 class RadioFeatures(NamedTuple):
@@ -218,13 +219,16 @@ class RADIOBackbone(BaseModule):
 
         Same outputs (within 1e-4) with no per-call work that depends only on the input size:
         batch norm folded into convolutions, position biases precomputed, layouts chosen for
-        speed (each backbone's ``_switch_to_deploy`` says what it does). Load the weights
-        first; afterwards the backbone refuses ``train()`` and ``load_state_dict``.
+        speed (each backbone's ``_switch_to_deploy`` says what it does), and on CPUs the
+        linears and convolutions run oneDNN with weights reordered once and activations
+        fused (:mod:`radio_mm.models.utils.packed_kernels`). Load the weights first;
+        afterwards the backbone refuses ``train()`` and ``load_state_dict``.
         """
         if not self.deployed:
             nn.Module.train(self, False)
             with torch.no_grad():
                 self._switch_to_deploy()
+                pack_kernels(self)
             self.deployed = True
         return self
 

@@ -1,0 +1,199 @@
+"""oneDNN kernels with weights reordered once, for deployed models on x86 CPUs.
+
+Eager PyTorch re-does weight work on every call: ``F.conv2d`` reorders the weight into
+oneDNN's blocked layout each time (85 MB for one of E-RADIO-L's 1536-channel 3x3 convs, as
+long as the convolution itself at 16 x 16), and ``F.linear`` runs MKL's sgemm, which packs
+the weight per call and, on AMD processors, takes a slower code path than oneDNN.
+:class:`PackedLinear` and :class:`PackedConv2d` keep a reordered copy of the weight and run
+oneDNN's kernels with the following activation fused in: the ops inductor itself emits
+when it freezes a model for CPU (``torch.ops.mkldnn._linear_pointwise`` /
+``_convolution_pointwise``, `torch/_inductor/fx_passes/mkldnn_fusion.py`). Measured gains
+are in benchmarks/README.md.
+
+The ``weight`` parameter stays what it was (``state_dict``, ``.to()``, ONNX export and
+``torch.compile`` see a plain Linear/Conv2d); the reordered copy is derived from it, redone
+when the weight changes, and dropped when the module is copied or pickled. It costs a second
+copy of the weights in memory. The plain path (the module's own forward, then the
+activation) runs wherever the fused kernel does not apply: autograd, tracing and export,
+``torch.compile`` (which packs by itself with ``freezing=True``), autocast, other devices
+and dtypes.
+"""
+import torch
+from timm.layers import ConvNormAct, Mlp
+from torch import nn
+
+from .deploy import is_tracing
+
+
+def packed_kernels_available():
+    """True when this torch has oneDNN (x86 or ARM builds with mkldnn) and its fused ops."""
+    return torch.backends.mkldnn.is_available() and all(
+        hasattr(torch.ops.mkldnn, op) for op in (
+            '_linear_pointwise', '_reorder_linear_weight', '_convolution_pointwise',
+            '_reorder_convolution_weight'))
+
+
+def fusable_activation(module):
+    """oneDNN's ``(attr, algorithm)`` post-op for an activation module, or None."""
+    if isinstance(module, nn.ReLU):
+        return 'relu', ''
+    if isinstance(module, nn.SiLU):
+        return 'swish', ''
+    if isinstance(module, nn.GELU):
+        return 'gelu', module.approximate  # 'none' (erf) or 'tanh'
+    return None
+
+
+class _PackedWeight:
+    """The reordered-weight cache and the choice between fused and plain paths."""
+
+    def _init_packing(self, activation):
+        self.activation = activation if activation is not None else nn.Identity()
+        self.post_op = fusable_activation(activation) if activation is not None \
+            else ('none', '')
+        if self.post_op is None:
+            raise ValueError(f'oneDNN cannot fuse the activation {activation}')
+        self._packed = None
+        self._packed_key = None
+
+    def _fused_path(self, x):
+        return (x.device.type == 'cpu' and x.dtype == torch.float32
+                and self.weight.dtype == torch.float32
+                and not (torch.is_grad_enabled()
+                         and (x.requires_grad or self.weight.requires_grad))
+                and not torch.is_autocast_enabled('cpu')
+                and not is_tracing() and not torch.compiler.is_compiling())
+
+    def _packed_weight(self, x):
+        # data_ptr catches .to()/new tensors, _version in-place updates of the weight.
+        key = (self.weight.data_ptr(), self.weight._version)
+        if self._packed_key != key:
+            self._packed = self._reorder(self.weight.detach(), x)
+            self._packed_key = key
+        return self._packed
+
+    def _reorder(self, weight, x):
+        raise NotImplementedError
+
+    def __getstate__(self):
+        # oneDNN tensors have no storage to copy or pickle: rebuilt on the next call.
+        state = self.__dict__.copy()
+        state.update(_packed=None, _packed_key=None)
+        return state
+
+
+class PackedLinear(_PackedWeight, nn.Linear):
+    """``activation(linear(x))`` through oneDNN with the weight reordered once."""
+
+    def __init__(self, in_features, out_features, bias=True, activation=None, device=None,
+                 dtype=None):
+        super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
+        self._init_packing(activation)
+
+    @classmethod
+    def from_linear(cls, linear, activation=None):
+        """A PackedLinear sharing ``linear``'s parameters."""
+        packed = cls(linear.in_features, linear.out_features, linear.bias is not None,
+                     activation, device='meta')
+        packed.weight, packed.bias = linear.weight, linear.bias
+        return packed
+
+    def _reorder(self, weight, x):
+        return torch.ops.mkldnn._reorder_linear_weight(weight, x.numel() // x.shape[-1])
+
+    def forward(self, x):
+        if self._fused_path(x):
+            return torch.ops.mkldnn._linear_pointwise(x, self._packed_weight(x), self.bias,
+                                                      self.post_op[0], [], self.post_op[1])
+        return self.activation(super().forward(x))
+
+
+class PackedConv2d(_PackedWeight, nn.Conv2d):
+    """``activation(conv2d(x))`` through oneDNN with the weight reordered once."""
+
+    def __init__(self, *args, activation=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_packing(activation)
+
+    @classmethod
+    def from_conv(cls, conv, activation=None):
+        """A PackedConv2d sharing ``conv``'s parameters."""
+        packed = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                     conv.padding, conv.dilation, conv.groups, conv.bias is not None,
+                     conv.padding_mode, activation=activation, device='meta')
+        packed.weight, packed.bias = conv.weight, conv.bias
+        return packed
+
+    def _reorder(self, weight, x):
+        return torch.ops.mkldnn._reorder_convolution_weight(
+            weight, self.padding, self.stride, self.dilation, self.groups, list(x.shape))
+
+    def forward(self, x):
+        if self._fused_path(x) and x.dim() == 4:
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, self._packed_weight(x), self.bias, self.padding, self.stride,
+                self.dilation, self.groups, self.post_op[0], [], self.post_op[1])
+        return self.activation(super().forward(x))
+
+
+def _packable_conv(module):
+    # Exact types only: subclasses (timm's Conv2dSame, ...) pad in their own forward.
+    return (type(module) is nn.Conv2d and module.padding_mode == 'zeros'
+            and not isinstance(module.padding, str))
+
+
+def _packable(module):
+    return type(module) is nn.Linear or _packable_conv(module)
+
+
+def _pack(module, activation=None):
+    from .winograd_conv import WinogradConv2d, winograd_applies
+    if type(module) is nn.Linear:
+        return PackedLinear.from_linear(module, activation)
+    if _packable_conv(module):
+        kind = WinogradConv2d if winograd_applies(module) else PackedConv2d
+        return kind.from_conv(module, activation)
+    return None
+
+
+def _fuse_activations(root):
+    """Pack the convs and linears followed by an activation oneDNN can fuse, replacing the
+    activation by Identity: timm's ConvNormAct once its norm is folded (``bn`` is then the
+    activation), conv/ConvNormAct + activation pairs in a Sequential, and Mlp's fc1 + act."""
+    for module in list(root.modules()):
+        if isinstance(module, ConvNormAct) and fusable_activation(module.bn):
+            packed = _pack(module.conv, module.bn)
+            if packed is not None:
+                module.conv, module.bn = packed, nn.Identity()
+        elif isinstance(module, Mlp) and fusable_activation(module.act):
+            packed = _pack(module.fc1, module.act)
+            if packed is not None:
+                module.fc1, module.act = packed, nn.Identity()
+        elif isinstance(module, nn.Sequential):
+            for i in range(len(module) - 1):
+                first, act = module[i], module[i + 1]
+                if not fusable_activation(act):
+                    continue
+                if isinstance(first, ConvNormAct) and isinstance(first.bn, nn.Identity):
+                    packed = _pack(first.conv, act)
+                    if packed is not None:
+                        first.conv, module[i + 1] = packed, nn.Identity()
+                elif _packable(first):
+                    module[i], module[i + 1] = _pack(first, act), nn.Identity()
+
+
+def pack_kernels(root):
+    """Swap, in place, every Linear and (zero-padded) Conv2d under ``root`` for its packed
+    form, fusing the activations that follow them. A no-op without oneDNN; returns the
+    number of modules packed."""
+    if not packed_kernels_available():
+        return 0
+    _fuse_activations(root)
+    count = 0
+    for parent in list(root.modules()):
+        for name, child in list(parent.named_children()):
+            packed = _pack(child)
+            if packed is not None:
+                setattr(parent, name, packed)
+            count += packed is not None or isinstance(child, _PackedWeight)
+    return count
