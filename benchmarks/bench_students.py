@@ -23,6 +23,10 @@ Parts, each written to work_dirs/benchmarks/<part>.json with the machine descrip
   ``switch_to_deploy()`` form, both loaded from one release-layout checkpoint written by
   the official code with random weights (benchmarks/official_radio.py); outputs compared.
   Targets: E-RADIO-L >= 1.3x and ViT-B/16 >= 1.05x the official speed, outputs within 1e-4.
+* ``kernels``: what each step of the deploy form brings to E-RADIO-L and ViT-B/16 at 512 px:
+  the deploy rewrites on PyTorch's own kernels, then with the packed oneDNN kernels
+  (radio_mm/models/utils/packed_kernels.py), then with Winograd 3x3 convolutions as well
+  (winograd_conv.py); rows also give the memory of the reordered weight copies.
 * ``compile`` (not in the default run: inductor compiles C++ kernels for minutes on a CPU):
   ``torch.compile`` of the E-RADIO-L and ViT-B/16 deploy forms against eager, at 512 px.
 * ``distill``: one distillation step (loss and backward, no optimizer update) of
@@ -41,22 +45,25 @@ import json
 import os
 import os.path as osp
 import time
+from contextlib import ExitStack
+from unittest import mock
 
 import timm
 import torch
 
 from radio_mm.analysis import (benchmark_distill_step, build_model, load_model_cfg,
                                machine_info)
-from radio_mm.analysis.benchmark import (PeakMemory, autocast, meta_flops, summarize,
-                                         time_interleaved)
+from radio_mm.analysis.benchmark import (PeakMemory, autocast, meta_flops,
+                                         release_free_memory, summarize, time_interleaved)
 from radio_mm.apis import radio_model
+from radio_mm.models.utils import packed_kernels, winograd_conv
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS_DIR = osp.join(REPO_ROOT, 'benchmarks', 'results')  # tracked: --update-results only
 DEFAULT_OUT_DIR = osp.join(REPO_ROOT, 'work_dirs', 'benchmarks')
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'distill')
-PARTS = ('vit_b', 'eradio', 'distill', 'official', 'compile')
-DEFAULT_PARTS = ('vit_b', 'eradio', 'distill')
+PARTS = ('vit_b', 'eradio', 'distill', 'official', 'kernels', 'compile')
+DEFAULT_PARTS = ('vit_b', 'eradio', 'kernels', 'distill')
 VIT_B_STUDENT = osp.join(CONFIGS, 'radio_vitb.py:model.student.backbone')
 VIT_H_STUDENT = osp.join(CONFIGS, 'radio_vith.py:model.student.backbone')
 ERADIO_STUDENT = osp.join(CONFIGS, 'eradio_l.py:model.student.backbone')
@@ -128,18 +135,37 @@ def compare(models, hw, args, warmup, runs, built=None):
     for name, (build, call) in models.items():
         with PeakMemory(device) as memory:
             calls[name]()
+        model = built[name]
         rows[name] = dict(height=hw[0], width=hw[1], batch_size=1, dtype=args.dtype,
                           device=str(device), warmup=warmup, runs=runs,
                           **summarize(seconds[name], 1),
                           gflops_per_image=meta_flops(build, hw, call=call) / 1e9,
-                          params_m=sum(p.numel() for p in built[name].parameters()) / 1e6,
-                          peak_memory_mib=memory.peak_mib, memory_metric=memory.metric)
+                          params_m=sum(p.numel() for p in model.parameters()) / 1e6,
+                          peak_memory_mib=memory.peak_mib, memory_metric=memory.metric,
+                          weights_mib=sum(t.numel() * t.element_size() for t in
+                                          (*model.parameters(), *model.buffers())) / 2**20,
+                          packed_weights_mib=packed_kernels.packed_weight_bytes(model) / 2**20)
     return rows
 
 
 def deployed(spec):
     """A builder of the backbone ``spec`` in its inference form (``switch_to_deploy()``)."""
     return lambda: build_model(spec).switch_to_deploy()
+
+
+def deployed_with(spec, packed=True, winograd=True):
+    """A builder of ``spec``'s deploy form with the packed oneDNN kernels and/or Winograd
+    convolutions switched off (to measure what each brings)."""
+    def build():
+        with ExitStack() as stack:
+            if not packed:
+                stack.enter_context(mock.patch.object(
+                    packed_kernels, 'packed_kernels_available', return_value=False))
+            if not winograd:
+                stack.enter_context(mock.patch.object(winograd_conv, 'MIN_CHANNELS',
+                                                      float('inf')))
+            return build_model(spec).switch_to_deploy()
+    return build
 
 
 def radio_call(model, images):
@@ -251,6 +277,27 @@ def bench_official(args):
     return result
 
 
+def bench_kernels(args):
+    """What each step of the deploy form brings, at 512 px: the deploy rewrites alone
+    (plain PyTorch kernels), + packed oneDNN kernels, + Winograd 3x3 convs (all)."""
+    warmup, runs = (1, 2) if args.quick else (2, 5)
+    result = {}
+    for name, spec in (('eradio_l', ERADIO_STUDENT), ('radio_vit_b16', VIT_B_STUDENT)):
+        models = {
+            'plain_kernels': (deployed_with(spec, packed=False), radio_call),
+            'packed_kernels': (deployed_with(spec, winograd=False), radio_call),
+            'packed_and_winograd': (deployed_with(spec), radio_call),
+        }
+        rows = compare(models, (512, 512), args, warmup, runs)
+        plain = rows['plain_kernels']['latency_ms']
+        result[name] = dict(models_512px=rows, speedup_over_plain_kernels={
+            k: plain / row['latency_ms'] for k, row in rows.items()})
+        print(f'{name} deploy form at 512 px: ' + ', '.join(
+            f"{k} {row['latency_ms']:.0f} ms (x{plain / row['latency_ms']:.2f}, packed "
+            f"weights {row['packed_weights_mib']:.0f} MiB)" for k, row in rows.items()))
+    return result
+
+
 def bench_compile(args):
     """``torch.compile`` (inductor, weights frozen as constants) of the deploy forms at
     512 px against the same models in eager mode: compile time, latency, output error."""
@@ -325,9 +372,10 @@ def main():
         torch.set_num_threads(args.threads)
     os.makedirs(args.out_dir, exist_ok=True)
     benches = dict(vit_b=bench_vit_b, eradio=bench_eradio, distill=bench_distill,
-                   official=bench_official, compile=bench_compile)
+                   official=bench_official, kernels=bench_kernels, compile=bench_compile)
     total = time.perf_counter()
     for part in args.parts:
+        release_free_memory()  # the previous part's models (several GiB at ViT-H)
         load_before = os.getloadavg()  # other jobs on the machine show here
         start = time.perf_counter()
         result = benches[part](args)

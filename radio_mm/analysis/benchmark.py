@@ -18,6 +18,7 @@ inputs):
   just tensors, and is shared by all threads of the process.
 """
 import ctypes
+import gc
 import os
 import platform
 import resource
@@ -65,9 +66,11 @@ def _proc_status_kib(field):
     raise OSError(f'{field} not in /proc/self/status')
 
 
-def _release_free_heap():
-    """Hand memory freed by earlier calls back to the OS (glibc ``malloc_trim``), so that a
-    forward reusing it still counts towards the peak RSS; a no-op without glibc."""
+def release_free_memory():
+    """Collect garbage and hand freed memory back to the OS (glibc ``malloc_trim``): a forward
+    reusing it then still counts towards the peak RSS, and a benchmark that builds large
+    models one after another does not keep every earlier one's heap. No trim without glibc."""
+    gc.collect()
     try:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
@@ -90,7 +93,7 @@ class PeakMemory:
             self._base = torch.cuda.memory_allocated(self.device)
             self.metric = 'cuda_max_memory_allocated'
             return self
-        _release_free_heap()
+        release_free_memory()
         try:
             with open('/proc/self/clear_refs', 'w') as f:
                 f.write('5')  # reset VmHWM to the current RSS

@@ -197,3 +197,14 @@ def pack_kernels(root):
                 setattr(parent, name, packed)
             count += packed is not None or isinstance(child, _PackedWeight)
     return count
+
+
+def packed_weight_bytes(root):
+    """Bytes held by the reordered weight copies under ``root`` (logical sizes): the memory
+    the packed kernels add beside the parameters."""
+    total = 0
+    for module in root.modules():
+        if isinstance(module, _PackedWeight) and module._packed is not None:
+            packed = module._packed if isinstance(module._packed, list) else [module._packed]
+            total += sum(t.numel() * t.element_size() for t in packed)
+    return total
