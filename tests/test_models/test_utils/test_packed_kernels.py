@@ -160,3 +160,17 @@ def pack_one(conv):
     holder = nn.Sequential(conv)
     pack_kernels(holder)
     return holder[0]
+
+
+def test_torch_compile_traces_the_plain_modules():
+    """Under torch.compile the packed modules run their plain forward (inductor packs
+    weights by itself): dynamo traces them, and the fused ops are not called."""
+    model, packed, _ = deployed_pair()
+    x = torch.randn(1, 3, 16, 16)
+    compiled = torch.compile(packed, backend='eager', fullgraph=True)
+    with mock.patch.object(torch.ops.mkldnn, '_linear_pointwise',
+                           side_effect=AssertionError('fused op while compiling')), \
+            torch.no_grad():
+        got = compiled(x)
+        expected = model(x)
+    assert rel_error(got, expected) <= 1e-5
