@@ -79,10 +79,10 @@ class RADIOModel(BaseModule):
         self.input_conditioner = nn.Identity()
         return conditioner
 
-    def switch_to_deploy(self):
+    def switch_to_deploy(self, packed_kernels=True):
         """The backbone's inference form (:meth:`RADIOBackbone.switch_to_deploy`; official
         NVlabs/RADIO name); the model stays in eval mode and refuses training."""
-        self.backbone.switch_to_deploy()
+        self.backbone.switch_to_deploy(packed_kernels)
         return self.eval()
 
     def forward_backbone(self, x):

@@ -214,21 +214,24 @@ class RADIOBackbone(BaseModule):
             self.switch_to_deploy()
         return self
 
-    def switch_to_deploy(self):
+    def switch_to_deploy(self, packed_kernels=True):
         """Switch, irreversibly, to the inference form (official NVlabs/RADIO name).
 
         Same outputs (within 1e-4) with no per-call work that depends only on the input size:
         batch norm folded into convolutions, position biases precomputed, layouts chosen for
         speed (each backbone's ``_switch_to_deploy`` says what it does), and on CPUs the
         linears and convolutions run oneDNN with weights reordered once and activations
-        fused (:mod:`radio_mm.models.utils.packed_kernels`). Load the weights first;
-        afterwards the backbone refuses ``train()`` and ``load_state_dict``.
+        fused (:mod:`radio_mm.models.utils.packed_kernels`); ``packed_kernels=False`` keeps
+        PyTorch's kernels, which saves the reordered weight copies' memory (about as much
+        again as the weights). Load the weights first; afterwards the backbone refuses
+        ``train()`` and ``load_state_dict``.
         """
         if not self.deployed:
             nn.Module.train(self, False)
             with torch.no_grad():
                 self._switch_to_deploy()
-                pack_kernels(self)
+                if packed_kernels:
+                    pack_kernels(self)
             self.deployed = True
         return self
 
