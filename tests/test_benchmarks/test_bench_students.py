@@ -1,17 +1,14 @@
 """benchmarks/bench_students.py: where results go and which parts run (no timing here)."""
-import importlib.util
 import os.path as osp
 
 import pytest
 
+from script_loader import load_script
+
 
 @pytest.fixture(scope='module')
-def bench(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'bench_students', osp.join(repo_root, 'benchmarks', 'bench_students.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench():
+    return load_script('benchmarks/bench_students.py')
 
 
 def test_results_go_to_work_dirs_unless_asked_to_update_the_tracked_ones(bench, repo_root):

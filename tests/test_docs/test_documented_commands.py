@@ -7,7 +7,6 @@ script's own ``argparse``, and for ``tools/train.py``/``tools/test.py`` (directl
 resolve. A few quick ones that need no download really run. Usage lines with placeholders
 (``CONFIG``, ``[...]``) only need their scripts to exist.
 """
-import importlib.util
 import os
 import os.path as osp
 import re
@@ -20,6 +19,7 @@ import pytest
 from radio_mm.analysis.model_spec import load_model_cfg
 from radio_mm.apis.run_config import load_config
 from doc_commands import documented_commands
+from script_loader import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 COMMANDS = documented_commands(REPO)
@@ -38,14 +38,6 @@ LAUNCHERS = {
     'tools/slurm_train.sh': ('tools/train.py', lambda a: ([a[2]], a[3:])),  # PART JOB CONFIG
 }
 MODEL_SPEC = re.compile(r'^(dict\(.*|\S+\.py:\S+)$')
-
-
-def load_script(path):
-    name = 'doc_' + re.sub(r'\W', '_', osp.relpath(path, REPO))
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def parse_tool_args(script, args):

@@ -19,6 +19,7 @@ from coco_fixture import CLASSES, SAMPLES, write_coco
 
 from radio_mm.models.sam import build_sam_decoder
 from radio_mm.registry import MODELS
+from script_loader import load_script
 from tool_runner import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -153,11 +154,7 @@ def test_config_gives_sams_decoder_its_embedding_and_the_distilled_student():
 
 
 def test_converter_refuses_weights_that_do_not_fit(coco_root, tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'make_radio_sam', REPO / 'tools/model_converters/make_radio_sam.py')
-    converter = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(converter)
+    converter = load_script('tools/model_converters/make_radio_sam.py')
     config = _tiny_config(tmp_path, coco_root)
     _, radio_path, _, sam_path = _source_checkpoints(tmp_path)
     model = converter.make_radio_sam(radio_path, sam_path, config)

@@ -1,11 +1,11 @@
 """tools/fetch_teachers.py without a network: one line naming the source and the target."""
-import importlib.util
 import os.path as osp
 import sys
 
 import pytest
 
 from radio_mm.models.teachers.paper_teachers import AM_RADIO_TEACHERS
+from script_loader import load_script
 
 
 @pytest.fixture
@@ -20,17 +20,9 @@ def offline(monkeypatch):
         monkeypatch.delenv(var, raising=False)
 
 
-def load_tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'fetch_teachers_tool', osp.join(repo_root, 'tools', 'fetch_teachers.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize('name', ['sam', 'clip'])  # a plain URL and a Hugging Face file
-def test_offline_download_fails_in_one_line(name, tmp_path, repo_root, offline, monkeypatch):
-    tool = load_tool(repo_root)
+def test_offline_download_fails_in_one_line(name, tmp_path, offline, monkeypatch):
+    tool = load_script('tools/fetch_teachers.py')
     monkeypatch.setattr(sys, 'argv', ['fetch_teachers.py', '--out-dir', str(tmp_path),
                                       '--teachers', name])
     with pytest.raises(SystemExit) as exit_:
