@@ -22,7 +22,6 @@ Every student of NVlabs/RADIO `radio/common.py` RESOURCE_MAP is a timm ViT made 
 
 All functions here are plain: state dict in, state dict or config out.
 """
-import os.path as osp
 import re
 import torch
 
@@ -39,20 +38,6 @@ _VIT_NAME = re.compile(r'vit_(?P<size>[A-Za-z0-9]+)_patch(?P<patch>\d+)')
 # Top-level key groups of a release and what reads them.
 RELEASE_PREFIXES = ('base_model.', 'input_conditioner.', '_heads.', '_feature_projections.',
                     '_feature_normalizer.', '_intermediate_feature_normalizer.')
-
-
-def load_official_checkpoint(path):
-    """``path`` -> (args Namespace, state_dict). Clear errors for what is not a release."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'RADIO checkpoint {path!r} does not exist. Download a release (e.g. '
-            'radio-v2.5-b_half.pth.tar from the NVlabs/RADIO README) to a local path.')
-    checkpoint = torch_load(path)
-    if not is_official_checkpoint(checkpoint):
-        raise ValueError(
-            f'{path!r} is not an official RADIO checkpoint: expected a dict with `args` and '
-            '`state_dict`/`state_dict_ema` holding `base_model.*` keys.')
-    return checkpoint['args'], release_weights(checkpoint)
 
 
 def torch_load(path, weights_only=True):
@@ -292,24 +277,6 @@ def normalizer_cfgs_from_checkpoint(state_dict):
         cfgs['intermediate_normalizer'] = dict(num_layers=means.shape[0],
                                                rot_per_layer=rotation.dim() == 3)
     return cfgs
-
-
-def official_to_radio_mm(path, adaptor_names=None):
-    """Official release -> radio_mm checkpoint dict ``{'meta', 'state_dict'}``.
-
-    ``state_dict`` uses :class:`RADIOModel` keys; ``meta['radio_model']`` holds its config,
-    so ``radio_mm.apis.radio_model`` rebuilds it, and a backbone built with
-    ``init_cfg=dict(type='Pretrained', checkpoint=...)`` finds its ``backbone.*`` weights.
-    All adaptors are kept unless ``adaptor_names`` selects some.
-    """
-    args, state_dict = load_official_checkpoint(path)
-    cfg = radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names)
-    converted = convert_official_state_dict(args, state_dict, adaptor_names)
-    meta = dict(radio_model=cfg, source=osp.basename(path),
-                # Kept in the release, never read by the official model (see the function).
-                unused_release_keys=unused_student_keys(args, state_dict),
-                teachers=[dict(t) for t in getattr(args, 'teachers', [])])
-    return dict(meta=meta, state_dict=converted)
 
 
 def data_preprocessor_stats(model_cfg):

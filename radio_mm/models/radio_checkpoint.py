@@ -93,6 +93,20 @@ class RADIOCheckpoint:
                  if not k.startswith('adaptors.') or k.split('.')[1] in names}
         return dataclasses.replace(self, model_cfg=cfg, state_dict=state)
 
+    def to_checkpoint(self):
+        """The radio_mm checkpoint ``{'meta', 'state_dict'}`` of this student (what
+        tools/model_converters/radio2mm.py saves): ``meta['radio_model']`` holds the
+        :class:`RADIOModel` config, so ``radio_model()`` rebuilds it and a backbone's
+        ``Pretrained`` init finds its ``backbone.*`` weights."""
+        self.require_config()
+        meta = {META_KEY: self.model_cfg, 'source': osp.basename(self.source),
+                'weights': 'ema' if self.ema else 'raw'}
+        if self.teachers is not None:
+            meta['teachers'] = self.teachers
+        if self.unused_release_keys is not None:
+            meta['unused_release_keys'] = self.unused_release_keys
+        return dict(meta=meta, state_dict=self.state_dict)
+
     def require_config(self):
         if self.model_cfg is None:
             raise ValueError(

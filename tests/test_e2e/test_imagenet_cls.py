@@ -82,8 +82,8 @@ def imagenet_root(tmp_path_factory):
 @pytest.fixture(scope='module')
 def tiny_student(tmp_path_factory):
     """The tiny official release converted as radio2mm.py does -> (path, RADIOModel cfg)."""
-    from radio_mm.models.official_checkpoint import official_to_radio_mm
-    checkpoint = official_to_radio_mm(str(OFFICIAL_TINY))
+    from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+    checkpoint = read_radio_checkpoint(str(OFFICIAL_TINY)).to_checkpoint()
     path = tmp_path_factory.mktemp('student') / 'radio_tiny.pth'
     torch.save(checkpoint, path)
     return path, checkpoint['meta']['radio_model']

@@ -9,6 +9,7 @@ import torch
 from release_checkpoints import FAMILIES, build_release, reference_forward, reference_tokens
 
 from radio_mm.apis import radio_model
+from radio_mm.models.radio_checkpoint import read_radio_checkpoint
 from radio_mm.registry import MODELS
 
 
@@ -168,10 +169,9 @@ def test_forward_intermediates_formats_and_errors(tmp_path, images):
 
 def test_converted_release_keeps_normalizers_and_v1_heads(tmp_path, images):
     """radio2mm's conversion of a release loads back with the same outputs."""
-    from radio_mm.models.official_checkpoint import official_to_radio_mm
     for family in ('c-radio_v3-b', 'radio_v1'):
         path, release, _ = save_release(tmp_path, family)
-        converted = official_to_radio_mm(path)
+        converted = read_radio_checkpoint(path).to_checkpoint()
         assert converted['meta']['unused_release_keys'] == (
             ['base_model.reg_token'] if family == 'c-radio_v3-b' else [])
         torch.save(converted, tmp_path / 'converted.pth')

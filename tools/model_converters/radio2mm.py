@@ -23,7 +23,7 @@ import torch
 
 from radio_mm.apis.student_configs import student_configs
 from radio_mm.models.official_releases import checkpoint_path
-from radio_mm.models.radio_checkpoint import META_KEY, read_radio_checkpoint
+from radio_mm.models.radio_checkpoint import read_radio_checkpoint
 
 
 def parse_args():
@@ -55,14 +55,8 @@ def main():
     print(f'read {student.describe()}')
     target = args.src
     if args.dst:
-        meta = {META_KEY: student.model_cfg, 'source': osp.basename(args.src),
-                'weights': 'ema' if student.ema else 'raw'}
-        if student.teachers is not None:
-            meta['teachers'] = student.teachers
-        if student.unused_release_keys:
-            meta['unused_release_keys'] = student.unused_release_keys
         os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-        torch.save(dict(meta=meta, state_dict=student.state_dict), args.dst)
+        torch.save(student.to_checkpoint(), args.dst)
         print(f'saved {args.dst} ({len(student.state_dict)} tensors)')
         target = args.dst
     cfgs = student_configs(student.model_cfg, target)

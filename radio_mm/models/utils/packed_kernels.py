@@ -147,6 +147,7 @@ def _packable(module):
 
 
 def _pack(module, activation=None):
+    # Imported here: winograd_conv builds on PackedConv2d from this module.
     from .winograd_conv import WinogradConv2d, winograd_applies
     if type(module) is nn.Linear:
         return PackedLinear.from_linear(module, activation)

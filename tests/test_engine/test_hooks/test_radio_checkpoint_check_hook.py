@@ -7,7 +7,7 @@ import pytest
 
 from radio_mm.engine.hooks import RADIOCheckpointCheckHook
 from radio_mm.models.classifiers import RADIOCLIPZeroShot, RADIOFeatureExtractor
-from radio_mm.models.official_checkpoint import official_to_radio_mm
+from radio_mm.models.radio_checkpoint import read_radio_checkpoint
 
 OFFICIAL = osp.join(osp.dirname(__file__), '..', '..', 'data', 'radio_official_tiny.pth.tar')
 
@@ -16,7 +16,7 @@ OFFICIAL = osp.join(osp.dirname(__file__), '..', '..', 'data', 'radio_official_t
 def converted():
     """The tiny release as radio2mm.py writes it: 3 summary + 5 register tokens, 2 heads,
     summary teachers clip and dino_v2 (tokens 0 and 1)."""
-    return official_to_radio_mm(OFFICIAL)
+    return read_radio_checkpoint(OFFICIAL).to_checkpoint()
 
 
 def _check(model, checkpoint):
