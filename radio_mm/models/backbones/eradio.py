@@ -175,13 +175,11 @@ class ERADIO(RADIOBackbone):
 
     def _switch_to_deploy(self):
         """Batch norm folded into every conv (official ``switch_to_deploy`` folds the conv
-        blocks' only, not the neck's); the position-bias MLPs evaluated once; the residual
-        ``x + pre_conv(x)`` folded into the conv; channels-last weights, which mkldnn's
-        convolutions run faster and which make the NCHW <-> token-layout changes views."""
+        blocks' only, not the neck's) and channels-last weights, which mkldnn's convolutions
+        run faster and which make the NCHW <-> token-layout changes views. The blocks' own
+        ``switch_to_deploy`` ran before: position-bias MLPs evaluated once, the residual
+        ``x + pre_conv(x)`` folded into the conv, the neck's batch norms folded."""
         fuse_all_conv_norm_act(self)
-        for module in self.modules():
-            if module is not self and hasattr(module, 'switch_to_deploy'):
-                module.switch_to_deploy()
         if self._deploy_channels_last:
             self.to(memory_format=torch.channels_last)
 

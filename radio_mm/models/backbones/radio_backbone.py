@@ -136,8 +136,8 @@ class RADIOBackbone(BaseModule):
         raise NotImplementedError
 
     def _switch_to_deploy(self):
-        """Rewrite the modules into their inference form (in eval mode, under no_grad)."""
-        raise NotImplementedError
+        """Whole-backbone rewrites into the inference form (in eval mode, under no_grad),
+        after every submodule's own ``switch_to_deploy()`` ran; none by default."""
 
     # -- shared -------------------------------------------------------------------------
     @property
@@ -219,7 +219,8 @@ class RADIOBackbone(BaseModule):
 
         Same outputs (within 1e-4) with no per-call work that depends only on the input size:
         batch norm folded into convolutions, position biases precomputed, layouts chosen for
-        speed (each backbone's ``_switch_to_deploy`` says what it does), and on CPUs the
+        speed (each submodule's ``switch_to_deploy`` and the backbone's ``_switch_to_deploy``
+        say what they do), and on CPUs the
         linears and convolutions run oneDNN with weights reordered once and activations
         fused (:mod:`radio_mm.models.utils.packed_kernels`); ``packed_kernels=False`` keeps
         PyTorch's kernels, which saves the reordered weight copies' memory (about as much
@@ -229,6 +230,9 @@ class RADIOBackbone(BaseModule):
         if not self.deployed:
             nn.Module.train(self, False)
             with torch.no_grad():
+                for module in self.modules():
+                    if module is not self and hasattr(module, 'switch_to_deploy'):
+                        module.switch_to_deploy()
                 self._switch_to_deploy()
                 if packed_kernels:
                     pack_kernels(self)

@@ -163,11 +163,6 @@ class RADIOViT(RADIOBackbone):
             return int(param_name.split('.')[1]) + 1
         return self.num_layers + 1
 
-    def _switch_to_deploy(self):
-        """Position encodings cached per input size (no per-call resize of the full CPE
-        grid); timm's blocks have nothing to fold."""
-        self.patch_generator.switch_to_deploy()
-
     def _run_block(self, i, x, hw):
         block = self.blocks[i]
         if i in self.global_blocks:
