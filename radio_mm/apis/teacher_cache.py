@@ -22,12 +22,10 @@ import hashlib
 import json
 import os
 import os.path as osp
-import random
 import time
 from functools import partial
 
 import cv2
-import numpy as np
 import torch
 import webdataset as wds
 from mmengine.config import Config
@@ -98,12 +96,6 @@ def view_seed(seed, unit, position, view):
     return int.from_bytes(digest[:4], 'little')
 
 
-def _seed_everything(seed):
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 class _UnitViews(IterableDataset):
     """Yields ``(unit, records, last, skipped)``: up to ``batch_size`` views of one unit per
     item, ``last`` on a unit's final item (which also lists its unreadable images). A record is
@@ -121,7 +113,7 @@ class _UnitViews(IterableDataset):
             for position, (key, make_view) in enumerate(self.source.images(unit)):
                 for view in range(self.views):
                     seed = view_seed(self.seed, unit, position, view)
-                    _seed_everything(seed)
+                    set_random_seed(seed)
                     try:
                         data = make_view()
                     except DECODE_ERRORS:

@@ -56,10 +56,7 @@ class CachedTeacherViews(WebDatasetImages):
 
     def __len__(self):
         """The cached views, unless a stream loop declared another length."""
-        try:
-            return super().__len__()
-        except (AttributeError, TypeError):
-            return self.num_views
+        return self.num_views if self._length is None else self._length
 
     def _decode(self, sample, key):
         data = super()._decode(sample, key)

@@ -30,9 +30,7 @@ def set_rng_state(state):
 
 def all_rng_states():
     """[rank 0's state, rank 1's, ...]; a collective: every rank must call it."""
-    if get_world_size() == 1:
-        return [rng_state()]
-    return all_gather_object(rng_state())
+    return all_gather_object(rng_state())  # [own state] when not distributed
 
 
 def restore_rank_rng_state(states):
