@@ -455,13 +455,12 @@ def run_config(path, work_root, fixtures):
     folder = osp.join(work_root, name)
     os.makedirs(folder, exist_ok=True)
     cfg = shrink(Config.fromfile(path), fixtures, folder)
+    if cfg.get('load_from'):  # fine-tuning from a whole-model checkpoint (RADIO + SAM)
+        cfg.load_from = tiny_model_checkpoint(cfg, folder)
     shrunk = osp.join(folder, f'{name}.py')
     cfg.dump(shrunk)
     result = dict(name=name, milestones=sorted({
         start for p in cfg.model.get('partitions') or [] for start, _ in p['milestones']}))
-    if cfg.get('load_from'):  # fine-tuning from a whole-model checkpoint (RADIO + SAM)
-        cfg.load_from = tiny_model_checkpoint(cfg, folder)
-        cfg.dump(shrunk)
     if cfg.get('train_dataloader'):
         work_dir = osp.join(folder, 'work')
         runner = build_train_runner(shrunk, work_dir=work_dir)

@@ -25,13 +25,14 @@ class CachedTeacher(nn.Module):
     Args:
         cache (str): the cache folder (holding ``manifest.json``).
         name (str): the teacher's name in the cache.
+        manifest (dict | None): the cache's manifest when the caller has read it already.
     """
 
     reads_cache = True  # the distiller hands it the batch's data samples
 
-    def __init__(self, cache, name):
+    def __init__(self, cache, name, manifest=None):
         super().__init__()
-        manifest = read_manifest(cache)
+        manifest = manifest or read_manifest(cache)
         entries = {t['name']: t for t in manifest['teachers']}
         if name not in entries:
             raise KeyError(f'teacher cache {cache!r} holds no teacher {name!r}; it holds '
@@ -98,4 +99,4 @@ def cached_teachers(cache, teacher_cfgs, data_preprocessor):
     the cache was made by exactly these teachers and input conversion."""
     manifest = read_manifest(cache)
     check_cache_matches(cache, manifest, teacher_cfgs, data_preprocessor)
-    return [CachedTeacher(cache, cfg['name']) for cfg in teacher_cfgs]
+    return [CachedTeacher(cache, cfg['name'], manifest) for cfg in teacher_cfgs]
