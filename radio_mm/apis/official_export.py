@@ -221,8 +221,7 @@ def _fold_phi_s(head, adaptor):
     """
     last = 'final.2.' if 'final.2.weight' in head else 'fc2.'
     phi_s = adaptor.phi_s
-    transform = phi_s.transform.double()
-    matrix = transform * (transform.shape[0] / transform.square().sum())
+    matrix = phi_s.inverse_matrix(torch.float64)
     weight, bias = head[last + 'weight'].double(), head[last + 'bias'].double()
     groups, dims = weight.shape[0] // matrix.shape[0], matrix.shape[0]
     weight = torch.einsum('ij,gih->gjh', matrix, weight.reshape(groups, dims, -1))

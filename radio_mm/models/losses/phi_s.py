@@ -116,13 +116,17 @@ class PHISStandardizer(nn.Module):
         centred = features - self.mean.view(1, -1, 1, 1)
         return torch.einsum('dc,bchw->bdhw', self.transform, centred)
 
-    def unstandardize(self, tokens):
-        """(..., C) standardized tokens -> teacher space, ``transform^-1 y + mean``.
+    def inverse_matrix(self, dtype=torch.float32):
+        """M with ``unstandardize(y) = y @ M + mean`` for row vectors y.
 
         A PHI-S transform is an orthogonal matrix over one scale (H U^T / s), so its inverse
         is s^2 transform^T, with s^2 = C / |transform|_F^2: a matmul, which ONNX export and
-        torch.compile keep. Float32 whatever the input.
+        torch.compile keep (and which mm2radio folds into a Linear).
         """
-        transform = self.transform.float()
-        scale_sq = transform.shape[0] / transform.square().sum()
-        return tokens.float() @ transform * scale_sq + self.mean.float()
+        transform = self.transform.to(dtype)
+        return transform * (transform.shape[0] / transform.square().sum())
+
+    def unstandardize(self, tokens):
+        """(..., C) standardized tokens -> teacher space, ``transform^-1 y + mean``
+        (:meth:`inverse_matrix`). Float32 whatever the input."""
+        return tokens.float() @ self.inverse_matrix() + self.mean.float()
