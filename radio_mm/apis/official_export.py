@@ -25,7 +25,6 @@ from argparse import Namespace
 import torch
 
 from radio_mm.models import official_checkpoint as official
-from radio_mm.models.backbones.eradio import ARCH_SETTINGS as ERADIO_ARCHS
 from radio_mm.models.backbones.radio_vit import RADIOViT
 from .radio_model import radio_model
 
@@ -156,25 +155,19 @@ def _vit_args(backbone, cfg, teachers, per_teacher):
 
 
 def _eradio_args(backbone, cfg, teachers):
-    arch = cfg.get('arch', 'l')
-    name = ERADIO_NAMES.get(arch) if isinstance(arch, str) else next(
-        (ERADIO_NAMES[k] for k, v in ERADIO_ARCHS.items() if _same_arch(v, arch)), None)
+    # Compared as ERADIO builds them: aliases resolved, a dict's missing keys defaulted.
+    settings = backbone._arch_settings(cfg.get('arch', 'l'))
+    name = next((official for preset, official in ERADIO_NAMES.items()
+                 if backbone._arch_settings(preset) == settings), None)
     model_kwargs = dict(return_full_features=True)
     if name is None:
         # No official name builds these widths; NVlabs/RADIO's hub rejects the duplicate
         # kwargs, radio_mm's loader reads the widths off the weights.
-        settings = backbone._arch_settings(arch)
         model_kwargs.update({ERADIO_KWARGS[k]: settings[k] for k in ERADIO_KWARGS})
         name = 'eradio'
     return Namespace(**BASE_ARGS, model=name, model_kwargs=model_kwargs, teachers=teachers,
                      cls_token_per_teacher=False, cpe_max_size=None, register_multiple=None,
                      cpe_num_registers=None, model_norm=False)
-
-
-def _same_arch(preset, arch):
-    def plain(value):
-        return [plain(v) for v in value] if isinstance(value, (list, tuple)) else value
-    return all(plain(preset[k]) == plain(arch.get(k, preset[k])) for k in preset)
 
 
 def _release_state_dict(state, order, model):

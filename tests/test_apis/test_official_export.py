@@ -177,3 +177,18 @@ def test_phi_s_adaptor_and_feature_normalizer_survive_export(tmp_path):
         sam = student.adaptors['sam']
         assert not torch.allclose(sam(radio).features, sam(radio, standardized=True).features)
     assert_same_outputs(src, dst, x)
+
+
+def test_eradio_release_name_follows_the_built_architecture():
+    """A preset is named only when ERADIO would build exactly it: an alias is, a dict that
+    leaves out E-RADIO-L's subsample ratios (so builds ratios of 1) is not and gets its
+    widths spelled out."""
+    from radio_mm.apis.official_export import _eradio_args
+    from radio_mm.models.backbones.eradio import ARCH_SETTINGS, ERADIO
+    assert _eradio_args(ERADIO, dict(arch='large'), []).model_kwargs == dict(
+        return_full_features=True)
+    no_ratios = {k: v for k, v in ARCH_SETTINGS['l'].items() if k != 'sr_ratios'}
+    kwargs = _eradio_args(ERADIO, dict(arch=no_ratios), []).model_kwargs
+    assert kwargs['sr_ratio'] == ((1, ), ) * 4  # ERADIO's per-level form
+    assert _eradio_args(ERADIO, dict(arch=dict(ARCH_SETTINGS['l'])), []).model_kwargs == dict(
+        return_full_features=True)
