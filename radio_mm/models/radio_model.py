@@ -10,7 +10,7 @@ from torch import nn
 
 from radio_mm.registry import MODELS
 from .adaptors import RadioOutput
-from .backbones import RadioFeatures
+from .backbones import RadioFeatures, summary_embedding
 from .feature_normalizer import FeatureNormalizer, IntermediateFeatureNormalizer
 from .input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, InputConditioner
 
@@ -90,10 +90,7 @@ class RADIOModel(BaseModule):
         return self.backbone.forward_radio(self.input_conditioner(x))
 
     def backbone_summary(self, radio_features):
-        summary = radio_features.summary
-        if self.summary_idxs is not None:
-            summary = summary[:, self.summary_idxs]
-        return summary.flatten(1)
+        return summary_embedding(radio_features.summary, self.summary_idxs)
 
     def forward(self, x, feature_fmt='NLC'):
         """(B, 3, H, W) in [0, 1] -> RadioOutput, or a dict of them with adaptors."""
@@ -207,9 +204,8 @@ class RADIOModel(BaseModule):
         if not return_prefix_tokens:
             return features
         summary = tokens[:, :self.backbone.num_summary_tokens]
-        if self.summary_idxs is not None and summary.shape[1] > 1:
-            summary = summary[:, self.summary_idxs]
-        return RadioOutput(summary.flatten(1), features)
+        idxs = self.summary_idxs if summary.shape[1] > 1 else None
+        return RadioOutput(summary_embedding(summary, idxs), features)
 
     def feature_scale(self, name):
         """Feature cells per backbone token side for output ``name`` (adaptor upsampling)."""

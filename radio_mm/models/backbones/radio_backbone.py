@@ -31,6 +31,14 @@ class RadioFeatures(NamedTuple):
 OUT_TYPES = ('featmap', 'summary', 'summary_avgpool')
 
 
+def summary_embedding(summary, summary_idxs=None):
+    """(B, S, C) summary tokens -> (B, S'*C): the tokens ``summary_idxs`` (all when None),
+    concatenated: the image embedding of the official model's ``summary_idxs``."""
+    if summary_idxs is not None:
+        summary = summary[:, summary_idxs]
+    return summary.flatten(1)
+
+
 class RADIOBackbone(BaseModule):
     """Base class: input-size policy, out_type, freezing and layer-wise depth.
 
@@ -170,10 +178,7 @@ class RADIOBackbone(BaseModule):
         x = self.prepare_input(x)
         if self.out_type != 'featmap':
             radio, _ = self._forward(x, ())
-            summary = radio.summary
-            if self.summary_idxs is not None:
-                summary = summary[:, self.summary_idxs]
-            summary = summary.flatten(1)
+            summary = summary_embedding(radio.summary, self.summary_idxs)
             if self.out_type == 'summary_avgpool':
                 summary = torch.cat([summary, radio.features.mean(1)], dim=1)
             return (summary, )

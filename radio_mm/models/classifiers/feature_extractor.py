@@ -3,6 +3,7 @@ import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
 from radio_mm.registry import MODELS
+from ..backbones import summary_embedding
 from .frozen_radio_classifier import FrozenRADIOClassifier
 
 
@@ -29,10 +30,9 @@ class RADIOFeatureExtractor(FrozenRADIOClassifier):
 
     def extract_feat(self, inputs):
         """(B, 3, H, W) normalized images -> (B, S*C) unit-length embeddings."""
-        summary = self.backbone.forward_radio(inputs).summary
-        if self.summary_idxs is not None:
-            summary = summary[:, self.summary_idxs]
-        return F.normalize(summary.flatten(1).float(), dim=1)
+        summary = summary_embedding(self.backbone.forward_radio(inputs).summary,
+                                    self.summary_idxs)
+        return F.normalize(summary.float(), dim=1)
 
     def check_radio_checkpoint(self, student):
         """Refuse a file whose summary teachers own other tokens than ``summary_idxs``
