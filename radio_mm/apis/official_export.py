@@ -24,9 +24,9 @@ from argparse import Namespace
 
 import torch
 
-from radio_mm.models import official_checkpoint as official
 from radio_mm.models.backbones.radio_vit import RADIOViT
-from .radio_model import radio_model
+from radio_mm.models.radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
+from .radio_model import model_from_checkpoint
 
 # radio_mm ERADIO arch -> the official timm name that builds it (`radio/eradio_model.py`).
 ERADIO_NAMES = {'l': 'eradio', 'xxxtiny': 'eradio_xxxtiny'}
@@ -60,13 +60,13 @@ BASE_ARGS = dict(pretrained=False, in_chans=None, input_size=None, num_classes=0
 def export_official_checkpoint(checkpoint):
     """radio_mm model checkpoint (converted release or distillation run) -> release dict
     ``{'args', 'state_dict'[, 'state_dict_ema']}`` (see the module docstring)."""
-    source = official.torch_load(checkpoint)
+    source = load_checkpoint_file(checkpoint)  # read once: EMA and raw weights below
     meta = source.get('meta', {}) if isinstance(source, dict) else {}
     if 'radio_model' not in meta:
         raise ValueError(f"{checkpoint!r} is not a radio_mm model checkpoint (no "
                          "meta['radio_model']): export distillation runs or radio2mm.py outputs")
-    adaptor_names = list(meta['radio_model'].get('adaptors') or {})
-    model = radio_model(checkpoint, adaptor_names=adaptor_names)  # strict, EMA weights
+    # Every adaptor, strictly loaded, EMA weights when the run has them.
+    model = model_from_checkpoint(read_radio_checkpoint(source, source=checkpoint))
     backbone_cfg = meta['radio_model']['backbone']
     teachers, tokens = _teachers(model)
     if isinstance(model.backbone, RADIOViT):
@@ -79,7 +79,8 @@ def export_official_checkpoint(checkpoint):
     if source.get('ema_state_dict'):
         # EMA run: the release keeps the average in state_dict_ema and the raw weights in
         # state_dict; the checkpoint view reads the raw ones (StudentEMAHook's convention).
-        raw = radio_model(checkpoint, adaptor_names=adaptor_names, use_ema=False)
+        raw = model_from_checkpoint(read_radio_checkpoint(source, use_ema=False,
+                                                          source=checkpoint))
         release = dict(args=args, state_dict=_release_state_dict(raw.state_dict(), order, model),
                        state_dict_ema=weights)
     return release

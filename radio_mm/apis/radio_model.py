@@ -49,9 +49,16 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
             num_layers = RADIOViT._arch_settings(cfg['backbone']['arch'])['num_layers']
             cfg['backbone']['global_blocks'] = official_releases.vitdet_global_blocks(
                 checkpoint, num_layers)
-    model = MODELS.build(cfg)
+    model = model_from_checkpoint(student, cfg)
+    return model.switch_to_deploy() if deploy else model
+
+
+def model_from_checkpoint(student, cfg=None):
+    """The RADIOModel a read checkpoint (:class:`RADIOCheckpoint`) describes, its weights
+    loaded strictly, in eval mode; ``cfg`` replaces the stored model config."""
+    model = MODELS.build(cfg or Config(dict(model=student.model_cfg)).model.to_dict())
     missing, unexpected = model.load_state_dict(student.state_dict, strict=False)
     if missing or unexpected:
-        raise KeyError(f'{checkpoint!r} does not match the model it describes: missing '
+        raise KeyError(f'{student.source!r} does not match the model it describes: missing '
                        f'{missing[:8]}, unexpected {unexpected[:8]}')
-    return model.switch_to_deploy() if deploy else model.eval()
+    return model.eval()
