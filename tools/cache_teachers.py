@@ -11,10 +11,9 @@ configs/distill/radio_vitb_cached.py and configs/distill/README.md).
 import argparse
 
 import torch
-from mmengine.config import Config, DictAction
 from mmengine.dist import init_dist
 
-from radio_mm.apis.run_config import use_gloo_without_cuda
+from radio_mm.apis.run_config import add_common_args, load_config
 from radio_mm.apis.teacher_cache import build_teacher_cache
 from radio_mm.datasets.teacher_cache_format import STORAGE_DTYPES
 
@@ -34,22 +33,16 @@ def parse_args():
     parser.add_argument('--batch-size', type=int, help='default: the train dataloader\'s')
     parser.add_argument('--num-workers', type=int, help='default: the train dataloader\'s')
     parser.add_argument('--device', help='default: cuda when available')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_dataloader.dataset.data_root=X')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    add_common_args(parser)  # --cfg-options, --launcher, --local-rank as tools/train.py
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
+    # Without CUDA, load_config starts a gloo process group for the pytorch launcher.
+    cfg = load_config(args.config, cfg_options=args.cfg_options, launcher=args.launcher)
     if args.launcher != 'none' and torch.cuda.is_available():
         init_dist(args.launcher)
-    elif args.launcher != 'none':
-        use_gloo_without_cuda(cfg)  # starts a gloo process group on CPU-only machines
     build_teacher_cache(cfg, args.out, views=args.views, dtype=args.dtype, resume=args.resume,
                         images_per_shard=args.images_per_shard, batch_size=args.batch_size,
                         num_workers=args.num_workers, device=args.device)
