@@ -196,8 +196,9 @@ def export_onnx(model, path, input_hw=(224, 224), batch_size=2, exporter='auto',
 def deployed_copy(model):
     """A float32 CPU copy of ``model`` in its inference form (the model is left as is)."""
     backbone = model.backbone if isinstance(model, RADIOModel) else model
-    copy = model if backbone.deployed else deepcopy(model)
-    copy = copy.float().cpu()
+    as_is = backbone.deployed and all(p.dtype == torch.float32 and p.device.type == 'cpu'
+                                      for p in model.parameters())
+    copy = model if as_is else deepcopy(model).float().cpu()
     return copy.switch_to_deploy().eval()
 
 

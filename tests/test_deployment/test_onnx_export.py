@@ -103,3 +103,13 @@ def test_radio_model_with_adaptors(tmp_path, repo_root):
         model.adaptors['clip'].feature_mlp.fc1.weight.mul_(1.01)
     with pytest.raises(RuntimeError, match='clip.features at .* relative error'):
         check_onnx(model, str(path), [(64, 96)])
+
+
+def test_deployed_copy_leaves_the_callers_model_as_it_is():
+    from radio_mm.deployment.onnx_export import deployed_copy
+    model = MODELS.build(TINY_VIT).switch_to_deploy().double()
+    copy = deployed_copy(model)
+    assert copy is not model and next(copy.parameters()).dtype == torch.float32
+    assert next(model.parameters()).dtype == torch.float64  # not converted in place
+    ready = MODELS.build(TINY_VIT).switch_to_deploy()
+    assert deployed_copy(ready) is ready  # nothing to change: no copy
