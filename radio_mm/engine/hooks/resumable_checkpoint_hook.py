@@ -49,7 +49,8 @@ class ResumableCheckpointHook(CheckpointHook):
 
     def before_train(self, runner):
         super().before_train(runner)
-        if is_main_process() and _is_local(self.out_dir):
+        # mmengine's before_train built self.file_backend (with backend_args) for out_dir.
+        if is_main_process() and isinstance(self.file_backend, LocalBackend):
             for path in remove_partials(self.out_dir):
                 runner.logger.warning(f'removed {path}, left by a run killed while saving')
         if self._resumed_rng_states is not None and runner.iter > 0:
@@ -71,7 +72,7 @@ class ResumableCheckpointHook(CheckpointHook):
             checkpoint['rng_states'] = self._rng_states
 
     def _save_checkpoint_with_step(self, runner, step, meta):
-        if not _is_local(self.out_dir):
+        if not isinstance(self.file_backend, LocalBackend):
             return super()._save_checkpoint_with_step(runner, step, meta)
         self._rng_states = all_rng_states()  # a collective: every rank is here
         dropped = self._keep(runner, step)
@@ -112,7 +113,8 @@ def _atomic(save):
     """``runner.save_checkpoint`` writing each file under a temporary name first."""
 
     def save_atomically(out_dir, filename, *args, **kwargs):
-        if not _is_local(out_dir):
+        backend = get_file_backend(out_dir, backend_args=kwargs.get('backend_args'))
+        if not isinstance(backend, LocalBackend):
             return save(out_dir, filename, *args, **kwargs)
         partial = osp.join(out_dir, partial_name(filename))
         try:
@@ -138,6 +140,3 @@ def _check_resume_source(runner):
         path = f.read().strip()
     check_resumable(path, runner.work_dir, named_by=pointer)
 
-
-def _is_local(folder):
-    return isinstance(get_file_backend(folder), LocalBackend)
