@@ -182,35 +182,31 @@ def tiny_backbone_checkpoint(backbone, folder):
     return dict(type='Pretrained', checkpoint=path, prefix='backbone.')
 
 
-def shrink_channels(node):
-    """Divide every channel count below ``node`` (heads, necks) by WIDTH_DIV."""
+def _rewrite_ints(node, keys, fn):
+    """Replace every int, or list/tuple of ints, stored under one of ``keys`` below ``node``
+    by ``fn`` of it (elementwise for sequences, keeping their type)."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in CHANNEL_KEYS and isinstance(value, int):
-                node[key] = max(1, value // WIDTH_DIV)
-            elif key in CHANNEL_KEYS and isinstance(value, (list, tuple)):
-                node[key] = [max(1, v // WIDTH_DIV) for v in value]
+            if key in keys and isinstance(value, int):
+                node[key] = fn(value)
+            elif key in keys and isinstance(value, (list, tuple)) and all(
+                    isinstance(v, int) for v in value):
+                node[key] = type(value)(fn(v) for v in value)
             else:
-                shrink_channels(value)
+                _rewrite_ints(value, keys, fn)
     elif isinstance(node, (list, tuple)):
         for value in node:
-            shrink_channels(value)
+            _rewrite_ints(value, keys, fn)
+
+
+def shrink_channels(node):
+    """Divide every channel count below ``node`` (heads, necks) by WIDTH_DIV."""
+    _rewrite_ints(node, CHANNEL_KEYS, lambda c: max(1, c // WIDTH_DIV))
 
 
 def shrink_sizes(node, multiple=1):
     """Image sides in pipelines, preprocessors and sliding windows divided by about SHRINK."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in SIZE_KEYS and isinstance(value, int):
-                node[key] = shrink_side(value, multiple)
-            elif key in SIZE_KEYS and isinstance(value, (list, tuple)) and all(
-                    isinstance(v, int) for v in value):
-                node[key] = type(value)(shrink_side(v, multiple) for v in value)
-            else:
-                shrink_sizes(value, multiple)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            shrink_sizes(value, multiple)
+    _rewrite_ints(node, SIZE_KEYS, lambda side: shrink_side(side, multiple))
 
 
 def point_loaders_at(cfg, data_root, **dataset):
