@@ -43,7 +43,7 @@ from radio_mm.analysis import build_model, load_model_cfg, machine_info
 from radio_mm.analysis.benchmark import time_interleaved
 from radio_mm.apis.teacher_cache import build_teacher_cache
 from radio_mm.datasets import CachedTeacherViews
-from radio_mm.datasets.teacher_cache_format import read_manifest
+from radio_mm.formats.teacher_cache import read_manifest
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from bench_students import (DEMO_DISTILLER, LARGE_TEACHERS, RESULTS_DIR,  # noqa: E402

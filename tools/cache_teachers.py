@@ -15,7 +15,7 @@ from mmengine.dist import init_dist
 
 from radio_mm.apis.run_config import add_common_args, load_config
 from radio_mm.apis.teacher_cache import build_teacher_cache
-from radio_mm.datasets.teacher_cache_format import STORAGE_DTYPES
+from radio_mm.formats.teacher_cache import STORAGE_DTYPES
 
 
 def parse_args():

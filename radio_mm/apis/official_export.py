@@ -25,7 +25,7 @@ from argparse import Namespace
 import torch
 
 from radio_mm.models.backbones.radio_vit import RADIOViT
-from radio_mm.models.radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
+from radio_mm.formats.radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
 from .radio_model import model_from_checkpoint
 
 # radio_mm ERADIO arch -> the official timm name that builds it (`radio/eradio_model.py`).

@@ -8,9 +8,9 @@ release file (``.pth.tar``) or a radio_mm checkpoint (from
 """
 from mmengine.config import Config
 
-from radio_mm.models import official_releases
+from radio_mm.formats import official_releases
 from radio_mm.models.backbones.radio_vit import RADIOViT
-from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
 from radio_mm.registry import MODELS
 
 
@@ -21,7 +21,7 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
     Args:
         checkpoint (str): official ``.pth.tar``, radio_mm ``.pth`` (converted or a
             distillation run), or a release name of
-            :data:`~radio_mm.models.official_releases.RELEASES` (a file of that name wins,
+            :data:`~radio_mm.formats.official_releases.RELEASES` (a file of that name wins,
             as in hubconf).
         adaptor_names (str | list[str] | None): adaptor heads to attach ('clip', 'sam'...).
         vitdet_window_size (int | None): ViTDet windowed attention (ViT students only).

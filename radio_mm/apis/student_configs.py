@@ -10,8 +10,8 @@ import copy
 
 from radio_mm.models.adaptors import MLP_VERSIONS
 from radio_mm.models.input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-from radio_mm.models.official_checkpoint import data_preprocessor_stats
-from radio_mm.models.radio_checkpoint import meta_backbone
+from radio_mm.formats.official_checkpoint import data_preprocessor_stats
+from radio_mm.formats.radio_checkpoint import meta_backbone
 
 # Backbone settings of the training run, not of the architecture (each downstream config
 # picks its own).

@@ -2,7 +2,7 @@
 
 Distillation is teacher-bound (benchmarks/README.md); with fixed data, the teachers' targets
 for a few augmented views per image can be computed once and reused every epoch
-(:class:`CachedTeacher`). Layout: :mod:`radio_mm.datasets.teacher_cache_format`.
+(:class:`CachedTeacher`). Layout: :mod:`radio_mm.formats.teacher_cache`.
 
 Work is split into units, one output shard each: consecutive ``images_per_shard`` images of a
 map-style dataset, or one input tar of :class:`WebDatasetImages`. Unit ``u`` belongs to rank
@@ -36,7 +36,7 @@ from mmengine.runner import set_random_seed
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from radio_mm.datasets import WebDatasetImages
-from radio_mm.datasets.teacher_cache_format import (FORMAT_VERSION, IMAGE_KEY, MANIFEST,
+from radio_mm.formats.teacher_cache import (FORMAT_VERSION, IMAGE_KEY, MANIFEST,
                                                     STORAGE_DTYPES, differences, encode_array,
                                                     features_key, plain, read_manifest,
                                                     shard_name, shard_record_name, summary_key,

@@ -1,7 +1,7 @@
 """The augmented views of a teacher cache, each with its teachers' targets.
 
 Reads the shards ``tools/cache_teachers.py`` wrote (layout in
-:mod:`radio_mm.datasets.teacher_cache_format`) like any WebDataset corpus
+:mod:`radio_mm.formats.teacher_cache`) like any WebDataset corpus
 (:class:`WebDatasetImages`: split across ranks and workers, shuffled in a buffer) and attaches
 to each sample's ``data_samples`` the field ``teacher_targets``: ``{teacher name: (summary (C,)
 or None, features (C, h, w))}`` in the cache's storage precision, which
@@ -14,7 +14,7 @@ from mmengine.logging import print_log
 
 from radio_mm.registry import DATASETS
 from .image_decoding import UnusableImage
-from .teacher_cache_format import (IMAGE_KEY, decode_array, features_key, fingerprint,
+from radio_mm.formats.teacher_cache import (IMAGE_KEY, decode_array, features_key, fingerprint,
                                    missing_shards, read_manifest, read_shard_record,
                                    summary_key)
 from .webdataset_images import WebDatasetImages

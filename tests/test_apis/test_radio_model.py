@@ -103,7 +103,7 @@ def test_converter_round_trips(tmp_path, repo_root, python, reference):
 
 
 def test_backbone_init_cfg_takes_official_files_and_rejects_mismatches(tmp_path):
-    from radio_mm.models.official_checkpoint import radio_model_cfg_from_checkpoint, torch_load
+    from radio_mm.formats.official_checkpoint import radio_model_cfg_from_checkpoint, torch_load
     from radio_mm.registry import MODELS
     checkpoint = torch_load(OFFICIAL)
     cfg = radio_model_cfg_from_checkpoint(checkpoint['args'], checkpoint['state_dict_ema'])

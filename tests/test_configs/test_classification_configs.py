@@ -5,7 +5,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from radio_mm.models.radio_checkpoint import meta_backbone
+from radio_mm.formats.radio_checkpoint import meta_backbone
 from radio_mm.utils import import_toolbox
 
 REPO = Path(__file__).resolve().parents[2]

@@ -82,7 +82,7 @@ def imagenet_root(tmp_path_factory):
 @pytest.fixture(scope='module')
 def tiny_student(tmp_path_factory):
     """The tiny official release converted as radio2mm.py does -> (path, RADIOModel cfg)."""
-    from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+    from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
     checkpoint = read_radio_checkpoint(str(OFFICIAL_TINY)).to_checkpoint()
     path = tmp_path_factory.mktemp('student') / 'radio_tiny.pth'
     torch.save(checkpoint, path)

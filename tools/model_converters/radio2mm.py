@@ -22,8 +22,8 @@ import pprint
 import torch
 
 from radio_mm.apis.student_configs import student_configs
-from radio_mm.models.official_releases import checkpoint_path
-from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+from radio_mm.formats.official_releases import checkpoint_path
+from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
 
 
 def parse_args():

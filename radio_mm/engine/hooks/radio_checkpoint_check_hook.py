@@ -8,7 +8,7 @@ teachers trained (the embedding a k-NN or probe must use). The file's
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from radio_mm.models.radio_checkpoint import META_KEY, read_radio_checkpoint
+from radio_mm.formats.radio_checkpoint import META_KEY, read_radio_checkpoint
 from radio_mm.registry import HOOKS
 
 

@@ -95,7 +95,7 @@ class RADIOBackbone(BaseModule):
         mmengine's generic loader only logs missing or mis-shaped weights; for a student
         whose token counts or widths must match its checkpoint exactly, a silent partial
         load is worse than an error. Any RADIO student file is accepted (official release,
-        converter output, distillation run: see :mod:`radio_mm.models.radio_checkpoint`);
+        converter output, distillation run: see :mod:`radio_mm.formats.radio_checkpoint`);
         ``use_ema=False`` in the init_cfg takes a run's raw weights instead of its EMA.
         """
         init_cfg = self.init_cfg
@@ -253,7 +253,7 @@ def load_backbone_checkpoint(backbone, filename, prefix=None, use_ema=True):
     """
     from mmengine.logging import print_log
 
-    from ..radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
+    from radio_mm.formats.radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
     fix = ('The backbone config must describe the checkpoint: run '
            'tools/model_converters/radio2mm.py on it and use the backbone config it prints.')
     if prefix:

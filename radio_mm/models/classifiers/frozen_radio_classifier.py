@@ -2,12 +2,12 @@
 
 They score the released features as they are (k-NN, CLIP zero-shot), so there is nothing to
 train: ``forward(mode='loss')`` refuses, and weights come from ``tools/test.py``'s CHECKPOINT
-(loaded with RADIOModel's key layout, see :mod:`.radio_checkpoint_keys`).
+(loaded with RADIOModel's key layout, see :mod:`radio_mm.formats.radio_checkpoint_keys`).
 """
 from mmpretrain.models.classifiers.base import BaseClassifier
 
 from radio_mm.registry import MODELS
-from .radio_checkpoint_keys import adopt_radio_model_keys
+from radio_mm.formats.radio_checkpoint_keys import adopt_radio_model_keys
 
 
 class FrozenRADIOClassifier(BaseClassifier):

@@ -1,7 +1,7 @@
 """A teacher whose targets were computed once, ahead of training (a teacher cache).
 
 ``tools/cache_teachers.py`` runs a config's teachers over augmented views of its data and
-stores each view with its targets (:mod:`radio_mm.datasets.teacher_cache_format`).
+stores each view with its targets (:mod:`radio_mm.formats.teacher_cache`).
 :class:`CachedTeacherViews` reads those views back with their targets attached to each data
 sample; a :class:`CachedTeacher` answers the distiller with the targets of the batch's
 samples instead of running a network. It has the online teachers' attributes (``name``,
@@ -12,7 +12,7 @@ losses and PHI-S work unchanged.
 import torch
 from torch import nn
 
-from radio_mm.datasets.teacher_cache_format import (check_cache_matches, fingerprint,
+from radio_mm.formats.teacher_cache import (check_cache_matches, fingerprint,
                                                     read_manifest)
 from radio_mm.registry import MODELS
 from .base_teacher import TeacherOutput

@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from radio_mm.apis import radio_model
-from radio_mm.models import official_releases
-from radio_mm.models.official_releases import RELEASES, Release, cached_release_path
+from radio_mm.formats import official_releases
+from radio_mm.formats.official_releases import RELEASES, Release, cached_release_path
 
 DATA = osp.join(osp.dirname(osp.dirname(__file__)), 'data')
 OFFICIAL = osp.join(DATA, 'radio_official_tiny.pth.tar')

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from .backbones.radio_vit import default_global_blocks
+from radio_mm.models.backbones.radio_vit import default_global_blocks
 
 _HF = 'https://huggingface.co/nvidia'
 

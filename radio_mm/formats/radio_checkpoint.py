@@ -62,7 +62,7 @@ class RADIOCheckpoint:
     source: the file, for messages.
     teachers: the release's ``args.teachers`` (releases and files converted from them).
     unused_release_keys: release keys the official model never reads, hence not converted
-        (:func:`~radio_mm.models.official_checkpoint.unused_student_keys`).
+        (:func:`~radio_mm.formats.official_checkpoint.unused_student_keys`).
     """
     kind: str
     model_cfg: Optional[dict]

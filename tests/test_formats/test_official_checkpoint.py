@@ -9,7 +9,7 @@ import torch
 from release_checkpoints import FAMILIES, build_release, reference_forward, reference_tokens
 
 from radio_mm.apis import radio_model
-from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
 from radio_mm.registry import MODELS
 
 
@@ -55,7 +55,7 @@ def test_release_family_matches_reference(tmp_path, family, images):
 
 
 def _backbone_cfg(release):
-    from radio_mm.models.official_checkpoint import backbone_cfg_from_checkpoint
+    from radio_mm.formats.official_checkpoint import backbone_cfg_from_checkpoint
     return backbone_cfg_from_checkpoint(release['args'], release['state_dict'])
 
 

@@ -13,7 +13,7 @@ evaluation the weights are the whole point, so this pre-hook
 * refuses any file whose backbone/adaptor weights are missing or mis-shaped, with an error
   that says the fix.
 """
-from ..radio_checkpoint import radio_model_weights
+from .radio_checkpoint import radio_model_weights
 
 # Parts of a RADIO model file that a frozen classifier may not have.
 _OPTIONAL_PREFIXES = ('input_conditioner.', 'adaptors.', 'feature_normalizer.',

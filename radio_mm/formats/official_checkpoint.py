@@ -25,8 +25,8 @@ All functions here are plain: state dict in, state dict or config out.
 import re
 import torch
 
-from .adaptors import adaptor_mlp_from_state_dict, mlp_version_of
-from .input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from radio_mm.models.adaptors import adaptor_mlp_from_state_dict, mlp_version_of
+from radio_mm.models.input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
 # Heads of the released students by width (timm and `radio/extra_timm_models.py`: ViT-S/B/L/H,
 # SO400M 1152, ViT-g/14 1408 of timm, ViT-g/16 1536, ViT-bigG 1664), then by timm size name;
@@ -114,7 +114,7 @@ def backbone_cfg_from_checkpoint(args, state_dict):
     kwargs = dict(getattr(args, 'model_kwargs', None) or {})
     base = _strip(state_dict, 'base_model.')
     if 'eradio' in model or 'fastervit' in model:
-        from .backbones.eradio import eradio_cfg_from_official  # E-RADIO owns its mapping
+        from radio_mm.models.backbones.eradio import eradio_cfg_from_official  # E-RADIO owns its mapping
         return eradio_cfg_from_official(model, kwargs, base)
     match = _VIT_NAME.match(model)
     if match is None or 'patch_generator.pos_embed' not in base:
