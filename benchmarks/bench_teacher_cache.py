@@ -94,7 +94,7 @@ def cache_config(model, size, batch, packages):
 def shard_bytes(cache):
     """Bytes per view in the shards: per member kind, with tar headers and padding."""
     totals, views = {}, 0
-    for shard in read_manifest(cache)['shards']:
+    for shard in read_manifest(cache).shards:
         with tarfile.open(osp.join(cache, shard)) as tar:
             for member in tar:
                 kind = member.name.split('.', 1)[1]
@@ -107,13 +107,13 @@ def shard_bytes(cache):
 def target_bytes(manifest):
     """Bytes per view of each teacher's targets, per storage precision, from the shapes."""
     rows = {}
-    for teacher in manifest['teachers']:
-        h, w = teacher['valid_feature_hw']
-        values = teacher['feature_dim'] * h * w
-        rows[teacher['name']] = {
+    for teacher in manifest.teachers:
+        h, w = teacher.valid_feature_hw
+        values = teacher.feature_dim * h * w
+        rows[teacher.name] = {
             dtype: NPY_HEADER + values * size + (
-                0 if teacher['summary_dim'] is None
-                else NPY_HEADER + teacher['summary_dim'] * size)
+                0 if teacher.summary_dim is None
+                else NPY_HEADER + teacher.summary_dim * size)
             for dtype, size in BYTES.items()}
     return rows
 
@@ -188,10 +188,9 @@ def bench_setup(name, model_cfg, size, batch, packages, args, workdir):
         bytes_per_view_measured_bf16=per_view,
         bytes_per_view_total_bf16=sum(per_view.values()),
         target_bytes_per_view=target_bytes(manifest),
-        teachers={t['name']: dict(input_size=t['input_size'],
-                                  valid_feature_hw=t['valid_feature_hw'],
-                                  feature_dim=t['feature_dim'], summary_dim=t['summary_dim'])
-                  for t in manifest['teachers']})
+        teachers={t.name: dict(input_size=t.input_size, valid_feature_hw=t.valid_feature_hw,
+                               feature_dim=t.feature_dim, summary_dim=t.summary_dim)
+                  for t in manifest.teachers})
     print(f"{name}: online {ms['online']:.0f} ms, cached {ms['cached']:.0f} ms, student only "
           f"{ms['student_only']:.0f} ms per step of {batch}: online / cached "
           f"x{result['online_over_cached']:.2f} (target >= 5), cached / student only "

@@ -5,6 +5,6 @@ from .version import __version__
 # Resuming mmengine checkpoints under torch's weights_only=True default needs this first.
 register_checkpoint_safe_globals()
 
-from . import datasets, engine, evaluation, models  # noqa: E402,F401  (register modules)
+from . import datasets, engine, evaluation, formats, models  # noqa: E402,F401  (register modules)
 
 __all__ = ['__version__']

@@ -16,6 +16,7 @@ The mechanism, in one place:
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -46,6 +47,9 @@ def _child(name, parent, location):
 MODELS = _child('model', MMENGINE_MODELS, 'radio_mm.models')
 WEIGHT_INITIALIZERS = _child('weight initializer', MMENGINE_WEIGHT_INITIALIZERS,
                              'radio_mm.models')
+# File-format functions that model code calls without importing radio_mm.formats (a
+# backbone's ``Pretrained`` init, a frozen classifier's key adoption): docs/architecture.md.
+FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, 'radio_mm.formats')
 DATASETS = _child('dataset', MMENGINE_DATASETS, 'radio_mm.datasets')
 DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, 'radio_mm.datasets')
 TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, 'radio_mm.datasets')
@@ -61,3 +65,12 @@ OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     'radio_mm.engine')
 PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS,
                           'radio_mm.engine')
+
+
+def registered_function(name):
+    """The function registered in :data:`FUNCTIONS` as ``name``, or an error naming the fix."""
+    function = FUNCTIONS.get(name)
+    if function is None:
+        raise RuntimeError(f'no function {name!r} in the radio_mm FUNCTIONS registry: import '
+                           'radio_mm (or radio_mm.formats) before building the model')
+    return function

@@ -24,20 +24,14 @@ from argparse import Namespace
 
 import torch
 
+from radio_mm.formats.eradio_release import OFFICIAL_KWARGS, RELEASE_NAMES
+from radio_mm.formats.official_checkpoint import (ADAPTOR_KEY_MAP, RELEASE_KEY_MAP,
+                                                  VIT_SIZE_NAMES)
+from radio_mm.formats.radio_checkpoint import (META_KEY, load_checkpoint_file,
+                                               read_radio_checkpoint)
 from radio_mm.models.backbones.radio_vit import RADIOViT
-from radio_mm.formats.radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
 from .radio_model import model_from_checkpoint
 
-# radio_mm ERADIO arch -> the official timm name that builds it (`radio/eradio_model.py`).
-ERADIO_NAMES = {'l': 'eradio', 'xxxtiny': 'eradio_xxxtiny'}
-# ERADIO arch keys -> official ERADIO kwargs, for widths no official name builds.
-ERADIO_KWARGS = dict(stem_channels='in_dim', base_channels='dim', depths='depths',
-                     num_heads='num_heads', window_sizes='window_size', sr_ratios='sr_ratio',
-                     neck_channels='full_features_head_dim', neck_start_stage='neck_start_stage',
-                     cpb_mlp_hidden='cpb_mlp_hidden')
-# (embed_dims, num_layers, num_heads) -> timm size name; other shapes use 'base' + kwargs.
-VIT_SIZES = {(192, 12, 3): 'tiny', (384, 12, 6): 'small', (768, 12, 12): 'base',
-             (1024, 24, 16): 'large', (1280, 32, 16): 'huge'}
 # RADIOViT arguments the official timm ViT + CPE reproduces, and those that only change how
 # radio_mm trains or runs it (not saved in a release).
 VIT_EXPORTED = {'arch', 'patch_size', 'cpe_max_size', 'num_summary_tokens', 'register_multiple',
@@ -45,11 +39,6 @@ VIT_EXPORTED = {'arch', 'patch_size', 'cpe_max_size', 'num_summary_tokens', 'reg
 VIT_RUNTIME = {'type', 'drop_path_rate', 'window_size', 'global_blocks', 'cpe_train_crop',
                'pos_dropout', 'out_indices', 'out_type', 'pad_to_multiple', 'frozen',
                'frozen_stages', 'with_cp', 'init_cfg'}
-# radio_mm key prefix -> release key prefix for the parts that are not adaptor heads
-# (`hubconf.py` reads `_feature_normalizer.*` / `_intermediate_feature_normalizer.*`).
-RELEASE_PREFIXES = (('backbone.', 'base_model.'), ('input_conditioner.', 'input_conditioner.'),
-                    ('feature_normalizer.', '_feature_normalizer.'),
-                    ('intermediate_normalizer.', '_intermediate_feature_normalizer.'))
 # What create_model_from_args reads besides the model (values of the releases).
 BASE_ARGS = dict(pretrained=False, in_chans=None, input_size=None, num_classes=0, drop=0.0,
                  drop_path=None, drop_block=None, gp=None, bn_momentum=None, bn_eps=None,
@@ -62,12 +51,12 @@ def export_official_checkpoint(checkpoint):
     ``{'args', 'state_dict'[, 'state_dict_ema']}`` (see the module docstring)."""
     source = load_checkpoint_file(checkpoint)  # read once: EMA and raw weights below
     meta = source.get('meta', {}) if isinstance(source, dict) else {}
-    if 'radio_model' not in meta:
-        raise ValueError(f"{checkpoint!r} is not a radio_mm model checkpoint (no "
-                         "meta['radio_model']): export distillation runs or radio2mm.py outputs")
+    if META_KEY not in meta:
+        raise ValueError(f'{checkpoint!r} is not a radio_mm model checkpoint (no '
+                         f"meta['{META_KEY}']): export distillation runs or radio2mm.py outputs")
     # Every adaptor, strictly loaded, EMA weights when the run has them.
     model = model_from_checkpoint(read_radio_checkpoint(source, source=checkpoint))
-    backbone_cfg = meta['radio_model']['backbone']
+    backbone_cfg = meta[META_KEY]['backbone']
     teachers, tokens = _teachers(model)
     if isinstance(model.backbone, RADIOViT):
         args = _vit_args(model.backbone, backbone_cfg, teachers, tokens)
@@ -124,7 +113,7 @@ def _vit_args(backbone, cfg, teachers, per_teacher):
     if unexpected:
         raise ValueError(f'RADIOViT options {unexpected} have no official equivalent that '
                          'mm2radio writes; export a student without them')
-    settings = RADIOViT._arch_settings(cfg.get('arch', 'b'))
+    settings = RADIOViT.arch_settings(cfg.get('arch', 'b'))
     block = backbone.blocks[0]
     shape = (settings['embed_dims'], settings['num_layers'], settings['num_heads'])
     model_kwargs = dict(embed_dim=shape[0], depth=shape[1], num_heads=shape[2],
@@ -144,7 +133,7 @@ def _vit_args(backbone, cfg, teachers, per_teacher):
         # The official `vit_huge_patch16_224_mlpnorm` adds the MLP LayerNorm to whatever
         # widths model_kwargs give (`radio/extra_timm_models.py`).
         model='vit_huge_patch16_224_mlpnorm' if cfg.get('mlp_norm') else
-        f'vit_{VIT_SIZES.get(shape, "base")}_patch16_224',
+        f'vit_{VIT_SIZE_NAMES.get(shape, "base")}_patch16_224',
         model_kwargs=model_kwargs,
         teachers=teachers,
         cls_token_per_teacher=per_teacher,
@@ -157,14 +146,14 @@ def _vit_args(backbone, cfg, teachers, per_teacher):
 
 def _eradio_args(backbone, cfg, teachers):
     # Compared as ERADIO builds them: aliases resolved, a dict's missing keys defaulted.
-    settings = backbone._arch_settings(cfg.get('arch', 'l'))
-    name = next((official for preset, official in ERADIO_NAMES.items()
-                 if backbone._arch_settings(preset) == settings), None)
+    settings = backbone.arch_settings(cfg.get('arch', 'l'))
+    name = next((official for preset, official in RELEASE_NAMES.items()
+                 if backbone.arch_settings(preset) == settings), None)
     model_kwargs = dict(return_full_features=True)
     if name is None:
         # No official name builds these widths; NVlabs/RADIO's hub rejects the duplicate
         # kwargs, radio_mm's loader reads the widths off the weights.
-        model_kwargs.update({ERADIO_KWARGS[k]: settings[k] for k in ERADIO_KWARGS})
+        model_kwargs.update({OFFICIAL_KWARGS[k]: settings[k] for k in OFFICIAL_KWARGS})
         name = 'eradio'
     return Namespace(**BASE_ARGS, model=name, model_kwargs=model_kwargs, teachers=teachers,
                      cls_token_per_teacher=False, cpe_max_size=None, register_multiple=None,
@@ -179,7 +168,7 @@ def _release_state_dict(state, order, model):
     """
     release, written = {}, set()
     for key, value in state.items():
-        for ours, theirs in RELEASE_PREFIXES:
+        for ours, theirs in RELEASE_KEY_MAP:
             if key.startswith(ours):
                 release[theirs + key[len(ours):]] = value
                 written.add(key)
@@ -187,7 +176,7 @@ def _release_state_dict(state, order, model):
         release['base_model.' + name] = buffers
     for index, name in enumerate(order):
         adaptor = model.adaptors[name]
-        for kind, target in (('summary_mlp', '_heads'), ('feature_mlp', '_feature_projections')):
+        for kind, target in ADAPTOR_KEY_MAP:
             prefix = f'adaptors.{name}.{kind}.'
             head = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
             if kind == 'feature_mlp' and adaptor.phi_s is not None:

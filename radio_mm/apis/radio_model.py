@@ -46,7 +46,7 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
                              f"holds {cfg['backbone']['type']}")
         cfg['backbone'].update(window_size=vitdet_window_size)
         if path != checkpoint:  # a release name: its own windowed-block layout
-            num_layers = RADIOViT._arch_settings(cfg['backbone']['arch'])['num_layers']
+            num_layers = RADIOViT.arch_settings(cfg['backbone']['arch'])['num_layers']
             cfg['backbone']['global_blocks'] = official_releases.vitdet_global_blocks(
                 checkpoint, num_layers)
     model = model_from_checkpoint(student, cfg)

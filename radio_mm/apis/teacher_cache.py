@@ -24,6 +24,7 @@ import os
 import os.path as osp
 import time
 from functools import partial
+from typing import NamedTuple
 
 import cv2
 import torch
@@ -36,14 +37,15 @@ from mmengine.runner import set_random_seed
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from radio_mm.datasets import WebDatasetImages
-from radio_mm.formats.teacher_cache import (FORMAT_VERSION, IMAGE_KEY, MANIFEST,
-                                                    STORAGE_DTYPES, differences, encode_array,
-                                                    features_key, plain, read_manifest,
-                                                    shard_name, shard_record_name, summary_key,
-                                                    teacher_identity, write_manifest)
 from radio_mm.datasets.unlabeled_image_dataset import DECODE_ERRORS
+from radio_mm.formats.teacher_cache import (FORMAT_VERSION, IMAGE_KEY, MANIFEST,
+                                            STORAGE_DTYPES, differences, encode_array,
+                                            features_key, plain, read_manifest, shard_name,
+                                            shard_record_name, summary_key, teacher_identity,
+                                            write_manifest)
 from radio_mm.models.distillers.radio_distiller import DEFAULT_DATA_PREPROCESSOR
 from radio_mm.registry import DATASETS, MODELS
+from radio_mm.structures import CachedTeacherRecord, TeacherCacheManifest
 from radio_mm.utils import import_toolbox
 from radio_mm.utils.atomic_files import partial_path, publish, write_text_atomically
 
@@ -161,11 +163,12 @@ class _ShardWriter:
         publish(self.partial, self.path)
 
 
-def _teacher_entry(teacher, cfg, view_size):
-    return dict(teacher_identity(cfg), input_size=list(teacher.input_size),
-                patch_size=teacher.patch_size, summary_dim=teacher.summary_dim,
-                feature_dim=teacher.feature_dim,
-                valid_feature_hw=list(teacher.valid_feature_hw(view_size)))
+def _teacher_record(teacher, cfg, view_size):
+    return CachedTeacherRecord(
+        **teacher_identity(cfg), input_size=list(teacher.input_size),
+        patch_size=teacher.patch_size, summary_dim=teacher.summary_dim,
+        feature_dim=teacher.feature_dim,
+        valid_feature_hw=list(teacher.valid_feature_hw(view_size)))
 
 
 def _prepare_out_dir(out_dir, manifest, resume, rank):
@@ -176,7 +179,7 @@ def _prepare_out_dir(out_dir, manifest, resume, rank):
         raise FileExistsError(f'{out_dir!r} already holds a teacher cache; pass --resume to '
                               'complete it, or choose another --out')
     if existing:
-        found = differences(read_manifest(out_dir), manifest)
+        found = differences(read_manifest(out_dir).to_dict(), manifest.to_dict())
         if found:
             raise ValueError(f'cannot resume the teacher cache in {out_dir!r}: it was built '
                              'with other settings (' + '; '.join(found) + '). A cache never '
@@ -188,6 +191,16 @@ def _prepare_out_dir(out_dir, manifest, resume, rank):
                                   'this tool can complete; choose another --out')
         write_manifest(out_dir, manifest)
     barrier()
+
+
+class _RunSettings(NamedTuple):
+    """Where and how this process builds its share of the cache."""
+    rank: int
+    world_size: int
+    batch_size: int
+    num_workers: int
+    seed: int
+    device: torch.device
 
 
 @torch.no_grad()
@@ -213,59 +226,30 @@ def build_teacher_cache(config, out_dir, views=1, dtype='fp32', resume=False,
         rank, world_size: default to the initialized process group (or 0 of 1).
 
     Returns:
-        dict: manifest, shards_written, views_written, skipped_images, seconds.
+        dict: manifest (:class:`TeacherCacheManifest`), shards_written, views_written,
+        skipped_images, seconds.
     """
-    if dtype not in STORAGE_DTYPES:
-        raise ValueError(f'dtype must be one of {list(STORAGE_DTYPES)}, got {dtype!r}')
-    if views < 1:
-        raise ValueError(f'views must be at least 1, got {views}')
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
-    import_toolbox(cfg.get('default_scope'))
-    dist_rank, dist_world = get_dist_info()
-    rank = dist_rank if rank is None else rank
-    world_size = dist_world if world_size is None else world_size
-    loader_cfg = cfg.train_dataloader
-    batch_size = batch_size or loader_cfg.get('batch_size', 32)
-    num_workers = loader_cfg.get('num_workers', 0) if num_workers is None else num_workers
-    seed = cfg.get('randomness', {}).get('seed', 0) if seed is None else seed
-    device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    if cfg.model.get('teacher_cache'):
-        raise ValueError('this config trains from a teacher cache already; build the cache '
-                         'from the config with online teachers (e.g. radio_vitb.py)')
-    preprocessor_cfg = cfg.model.get('data_preprocessor') or DEFAULT_DATA_PREPROCESSOR
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'radio_mm')):
-        dataset = DATASETS.build(copy.deepcopy(loader_cfg.dataset))
-        source = view_sources(dataset, images_per_shard)
-        # seeded as the Runner seeds before building the distiller, which builds its
-        # teachers first: random-weight teachers (the demo's) match an online run
-        set_random_seed(seed)
-        teachers = [MODELS.build(copy.deepcopy(t)).to(device) for t in cfg.model.teachers]
-        preprocessor = MODELS.build(copy.deepcopy(preprocessor_cfg)).to(device)
-
-    first = next((records[0] for _, records, _, _ in
-                  _UnitViews(source, list(range(source.num_units)), 1, 1, seed) if records),
-                 None)
-    if first is None:
-        raise FileNotFoundError('the dataset gave no readable image to cache')
-    view_size = tuple(first[3].shape[-2:])
-    manifest = dict(
-        format_version=FORMAT_VERSION, dtype=dtype, views_per_image=views, seed=seed,
-        view_size=list(view_size), dataset=plain(loader_cfg.dataset),
+    _check_arguments(views, dtype)
+    cfg = _cache_config(config)
+    run = _run_settings(cfg, batch_size, num_workers, device, seed, rank, world_size)
+    source, teachers, preprocessor_cfg, preprocessor = _build_parts(cfg, run, images_per_shard)
+    view_size = _view_size(source, run.seed)
+    manifest = TeacherCacheManifest(
+        format_version=FORMAT_VERSION, dtype=dtype, views_per_image=views, seed=run.seed,
+        view_size=list(view_size), dataset=plain(cfg.train_dataloader.dataset),
         data_preprocessor=plain(preprocessor_cfg),
         images_per_shard=None if isinstance(source, _ShardImages) else images_per_shard,
-        teachers=[_teacher_entry(t, c, view_size)
+        teachers=[_teacher_record(t, c, view_size)
                   for t, c in zip(teachers, cfg.model.teachers)],
         shards=[shard_name(u) for u in range(source.num_units)])
-    _prepare_out_dir(out_dir, manifest, resume, rank)
-
-    mine = range(rank, source.num_units, world_size)
-    todo = [u for u in mine if not osp.isfile(osp.join(out_dir, shard_name(u)))]
-    print_log(f'teacher cache {out_dir}: rank {rank} of {world_size} has {len(mine)} of '
+    _prepare_out_dir(out_dir, manifest, resume, run.rank)
+    mine, todo = _units_of_rank(out_dir, source, run)
+    print_log(f'teacher cache {out_dir}: rank {run.rank} of {run.world_size} has {len(mine)} of '
               f'{source.num_units} shards, {len(mine) - len(todo)} already finished; '
               f'{views} views per image at {view_size}, {dtype} targets of '
-              f"{[t.name for t in teachers]} on {device}", logger='current')
-    loader = DataLoader(_UnitViews(source, todo, views, batch_size, seed), batch_size=None,
-                        num_workers=num_workers, collate_fn=_as_is)
+              f"{[t.name for t in teachers]} on {run.device}", logger='current')
+    loader = DataLoader(_UnitViews(source, todo, views, run.batch_size, run.seed),
+                        batch_size=None, num_workers=run.num_workers, collate_fn=_as_is)
     result = _write_shards(loader, len(todo), out_dir, teachers, preprocessor, view_size,
                            dtype, log_interval)
     print_log(f"teacher cache {out_dir}: wrote {result['shards_written']} shards, "
@@ -273,6 +257,67 @@ def build_teacher_cache(config, out_dir, views=1, dtype='fp32', resume=False,
               f"({result['views_written'] / max(result['seconds'], 1e-9):.2f} views/s); "
               f"{result['skipped_images']} unreadable images skipped", logger='current')
     return dict(result, manifest=manifest)
+
+
+def _check_arguments(views, dtype):
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f'dtype must be one of {list(STORAGE_DTYPES)}, got {dtype!r}')
+    if views < 1:
+        raise ValueError(f'views must be at least 1, got {views}')
+
+
+def _cache_config(config):
+    """The config (path or Config) with its toolbox imported; it must use online teachers."""
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    import_toolbox(cfg.get('default_scope'))
+    if cfg.model.get('teacher_cache'):
+        raise ValueError('this config trains from a teacher cache already; build the cache '
+                         'from the config with online teachers (e.g. radio_vitb.py)')
+    return cfg
+
+
+def _run_settings(cfg, batch_size, num_workers, device, seed, rank, world_size):
+    """The arguments given, else the config's train dataloader and seed, the process group
+    and CUDA when available."""
+    dist_rank, dist_world = get_dist_info()
+    loader_cfg = cfg.train_dataloader
+    return _RunSettings(
+        rank=dist_rank if rank is None else rank,
+        world_size=dist_world if world_size is None else world_size,
+        batch_size=batch_size or loader_cfg.get('batch_size', 32),
+        num_workers=loader_cfg.get('num_workers', 0) if num_workers is None else num_workers,
+        seed=cfg.get('randomness', {}).get('seed', 0) if seed is None else seed,
+        device=torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu')))
+
+
+def _build_parts(cfg, run, images_per_shard):
+    """(view source, teachers, data preprocessor config, data preprocessor) of ``cfg``."""
+    preprocessor_cfg = cfg.model.get('data_preprocessor') or DEFAULT_DATA_PREPROCESSOR
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'radio_mm')):
+        dataset = DATASETS.build(copy.deepcopy(cfg.train_dataloader.dataset))
+        source = view_sources(dataset, images_per_shard)
+        # seeded as the Runner seeds before building the distiller, which builds its
+        # teachers first: random-weight teachers (the demo's) match an online run
+        set_random_seed(run.seed)
+        teachers = [MODELS.build(copy.deepcopy(t)).to(run.device) for t in cfg.model.teachers]
+        preprocessor = MODELS.build(copy.deepcopy(preprocessor_cfg)).to(run.device)
+    return source, teachers, preprocessor_cfg, preprocessor
+
+
+def _view_size(source, seed):
+    """(h, w) of the first readable view: the size every view of the cache must have."""
+    first = next((records[0] for _, records, _, _ in
+                  _UnitViews(source, list(range(source.num_units)), 1, 1, seed) if records),
+                 None)
+    if first is None:
+        raise FileNotFoundError('the dataset gave no readable image to cache')
+    return tuple(first[3].shape[-2:])
+
+
+def _units_of_rank(out_dir, source, run):
+    """This rank's units (``u % world_size == rank``), and those whose shard is not finished."""
+    mine = range(run.rank, source.num_units, run.world_size)
+    return mine, [u for u in mine if not osp.isfile(osp.join(out_dir, shard_name(u)))]
 
 
 def _write_shards(loader, num_units, out_dir, teachers, preprocessor, view_size, dtype,

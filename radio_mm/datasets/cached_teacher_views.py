@@ -12,11 +12,11 @@ views per image), so no geometric transform may follow (the targets would no lon
 """
 from mmengine.logging import print_log
 
+from radio_mm.formats.teacher_cache import (IMAGE_KEY, decode_array, features_key,
+                                            missing_shards, read_manifest, read_shard_record,
+                                            summary_key)
 from radio_mm.registry import DATASETS
 from .image_decoding import UnusableImage
-from radio_mm.formats.teacher_cache import (IMAGE_KEY, decode_array, features_key, fingerprint,
-                                   missing_shards, read_manifest, read_shard_record,
-                                   summary_key)
 from .webdataset_images import WebDatasetImages
 
 
@@ -34,23 +34,23 @@ class CachedTeacherViews(WebDatasetImages):
         if missing:
             raise FileNotFoundError(
                 f'teacher cache {cache!r} is incomplete: {len(missing)} of '
-                f"{len(manifest['shards'])} shards missing (e.g. {missing[0]}); finish it with "
+                f'{len(manifest.shards)} shards missing (e.g. {missing[0]}); finish it with '
                 'tools/cache_teachers.py CONFIG --out DIR --resume')
         if kwargs.pop('pipeline', None):
             raise ValueError('CachedTeacherViews takes no pipeline: the cached targets belong '
                              'to the views as stored (augmentations were drawn at caching time)')
         self.cache = cache
-        self.num_views = sum(read_shard_record(cache, s)['views'] for s in manifest['shards'])
-        self.dtype = manifest['dtype']
-        self.teacher_names = [t['name'] for t in manifest['teachers']]
-        self.fingerprint = fingerprint(manifest)
-        super().__init__(shards=[f'{cache}/{s}' for s in manifest['shards']],
+        self.num_views = sum(read_shard_record(cache, s)['views'] for s in manifest.shards)
+        self.dtype = manifest.dtype
+        self.teacher_names = [t.name for t in manifest.teachers]
+        self.fingerprint = manifest.fingerprint()
+        super().__init__(shards=[f'{cache}/{s}' for s in manifest.shards],
                          pipeline=[dict(type='PackImageInputs')],
                          shuffle_buffer=shuffle_buffer, image_keys=(IMAGE_KEY, ), **kwargs)
         self.metainfo.update(teacher_cache=cache, teachers=self.teacher_names,
-                             views_per_image=manifest['views_per_image'], dtype=self.dtype)
+                             views_per_image=manifest.views_per_image, dtype=self.dtype)
         print_log(f'teacher cache {cache}: {self.num_views} views in '
-                  f"{len(manifest['shards'])} shards, {manifest['views_per_image']} views per "
+                  f'{len(manifest.shards)} shards, {manifest.views_per_image} views per '
                   f'image, {self.dtype} targets of '
                   f'{self.teacher_names}', logger='current')
 

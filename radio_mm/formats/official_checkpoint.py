@@ -26,24 +26,36 @@ import re
 import torch
 
 from radio_mm.models.adaptors import adaptor_mlp_from_state_dict, mlp_version_of
+from radio_mm.models.backbones.radio_vit import ARCH_ALIASES, ARCH_SETTINGS, RADIOViT
 from radio_mm.models.input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from .eradio_release import eradio_cfg_from_official
 
-# Heads of the released students by width (timm and `radio/extra_timm_models.py`: ViT-S/B/L/H,
-# SO400M 1152, ViT-g/14 1408 of timm, ViT-g/16 1536, ViT-bigG 1664), then by timm size name;
+# Heads of the released students by width (RADIOViT's sizes, and timm's ViT-g/14 1408 and
+# ViT-bigG 1664, which no preset has), then by timm size name (`vit_<size>_patch..`);
 # `args.model_kwargs['num_heads']` overrides both. Widths and depths come from the weights.
-_HEADS_BY_WIDTH = {192: 3, 384: 6, 768: 12, 1024: 16, 1152: 16, 1280: 16, 1408: 16, 1536: 24,
-                   1664: 16}
-_HEADS_BY_SIZE = {'tiny': 3, 'small': 6, 'base': 12, 'large': 16, 'huge': 16, 'so400m': 16}
+_HEADS_BY_WIDTH = {**{s['embed_dims']: s['num_heads'] for s in ARCH_SETTINGS.values()},
+                   1408: 16, 1664: 16}
+_HEADS_BY_SIZE = {name: RADIOViT.arch_settings(name)['num_heads']
+                  for name in [*ARCH_SETTINGS, *ARCH_ALIASES]}
 _VIT_NAME = re.compile(r'vit_(?P<size>[A-Za-z0-9]+)_patch(?P<patch>\d+)')
-# Top-level key groups of a release and what reads them.
-RELEASE_PREFIXES = ('base_model.', 'input_conditioner.', '_heads.', '_feature_projections.',
-                    '_feature_normalizer.', '_intermediate_feature_normalizer.')
+# (embed_dims, num_layers, num_heads) -> timm's size name (`vit_<name>_patch16_224`); mm2radio
+# writes other shapes as 'base' with every width in model_kwargs.
+VIT_SIZE_NAMES = {(s['embed_dims'], s['num_layers'], s['num_heads']): name
+                  for name, s in ((n, RADIOViT.arch_settings(n))
+                                  for n in ('tiny', 'small', 'base', 'large', 'huge'))}
 
-
-def torch_load(path, weights_only=True):
-    """``torch.load`` on CPU; importing radio_mm allow-lists the ``argparse.Namespace``
-    releases keep in ``args`` (radio_mm/utils/checkpoint_safe_globals.py)."""
-    return torch.load(path, map_location='cpu', weights_only=weights_only)
+# The release layout, read here and written by radio_mm.apis.official_export: radio_mm key
+# prefix -> release key prefix for the parts that are not adaptor heads (`hubconf.py` reads
+# `_feature_normalizer.*` / `_intermediate_feature_normalizer.*`) ...
+NORMALIZER_KEY_MAP = (('feature_normalizer.', '_feature_normalizer.'),
+                      ('intermediate_normalizer.', '_intermediate_feature_normalizer.'))
+RELEASE_KEY_MAP = (('backbone.', 'base_model.'),
+                   ('input_conditioner.', 'input_conditioner.')) + NORMALIZER_KEY_MAP
+# ... and adaptor MLP -> release group, numbered by teacher (`_heads.<i>.*`, ...).
+ADAPTOR_KEY_MAP = (('summary_mlp', '_heads'), ('feature_mlp', '_feature_projections'))
+# Top-level key groups of a release, all read by radio_mm.
+RELEASE_PREFIXES = tuple(theirs for _, theirs in RELEASE_KEY_MAP) + tuple(
+    f'{group}.' for _, group in ADAPTOR_KEY_MAP)
 
 
 def release_weights(checkpoint):
@@ -114,7 +126,6 @@ def backbone_cfg_from_checkpoint(args, state_dict):
     kwargs = dict(getattr(args, 'model_kwargs', None) or {})
     base = _strip(state_dict, 'base_model.')
     if 'eradio' in model or 'fastervit' in model:
-        from radio_mm.models.backbones.eradio import eradio_cfg_from_official  # E-RADIO owns its mapping
         return eradio_cfg_from_official(model, kwargs, base)
     match = _VIT_NAME.match(model)
     if match is None or 'patch_generator.pos_embed' not in base:
@@ -233,14 +244,13 @@ def convert_official_state_dict(args, state_dict, adaptor_names=None):
             torch.tensor(OPENAI_CLIP_MEAN if key == 'norm_mean' else OPENAI_CLIP_STD).view(
                 -1, 1, 1))
     for key, value in state_dict.items():
-        for official, ours in (('_feature_normalizer.', 'feature_normalizer.'),
-                               ('_intermediate_feature_normalizer.', 'intermediate_normalizer.')):
+        for ours, official in NORMALIZER_KEY_MAP:
             if key.startswith(official):
                 converted[ours + key[len(official):]] = value
     teachers = _first_teachers(args)
     names = adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names)
     for name in names:
-        for kind, target in (('_heads', 'summary_mlp'), ('_feature_projections', 'feature_mlp')):
+        for target, kind in ADAPTOR_KEY_MAP:
             for key, value in _adaptor_state(state_dict, kind, name, teachers[name][0]).items():
                 converted[f'adaptors.{name}.{target}.{key}'] = value
     return converted

@@ -25,7 +25,6 @@ import copy
 import logging
 import os
 import os.path as osp
-import pickle
 import dataclasses
 from dataclasses import dataclass
 from typing import Optional
@@ -33,8 +32,10 @@ from typing import Optional
 import torch
 from mmengine.logging import print_log
 
-from radio_mm.registry import MODELS
-from . import official_checkpoint as official
+import radio_mm.formats.official_checkpoint as official
+from radio_mm.models.backbones.radio_backbone import BACKBONE_CHECKPOINT_LOADER
+from radio_mm.registry import FUNCTIONS, MODELS
+from radio_mm.utils.torch_files import load_torch_file
 
 # Where radio_mm checkpoints keep the RADIOModel config (radio2mm.py, RADIOModelMetaHook).
 META_KEY = 'radio_model'
@@ -45,7 +46,9 @@ MODEL_PREFIXES = ('backbone.', 'input_conditioner.', 'adaptors.', 'feature_norma
 # PHI-S statistics of older runs sat beside the adaptors (now ``adaptors.<name>.phi_s.*``).
 _DISTILLER_DROPPED = ('teachers.', 'summary_losses.', 'feature_losses.')
 _DISTILLER_PHI_S = 'phi_s.'
-_EMA_PREFIX = 'module.'
+# mmengine's EMAHook keeps the raw weights in ``ema_state_dict`` under this prefix (the key
+# prefix of BaseAveragedModel.state_dict()).
+EMA_PREFIX = 'module.'
 
 
 @dataclass
@@ -152,18 +155,14 @@ def hidden_architecture(backbone_cfg):
 
 
 def load_checkpoint_file(path, weights_only=True):
-    """``torch.load`` on CPU with errors that name the file and the fix; URLs
-    (``https://``, ``open-mmlab://``...) through mmengine's loader, as mm configs use them."""
+    """A local file through :func:`~radio_mm.utils.torch_files.load_torch_file` (CPU, errors
+    that name the file and the fix; importing radio_mm allow-lists the ``argparse.Namespace``
+    releases keep in ``args``); URLs (``https://``, ``open-mmlab://``...) through mmengine's
+    loader, as mm configs use them."""
     if '://' in path:
         from mmengine.runner.checkpoint import CheckpointLoader
         return CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path!r} does not exist')
-    try:
-        return official.torch_load(path, weights_only=weights_only)
-    except pickle.UnpicklingError as error:
-        raise RuntimeError(f'could not load {path!r} with weights_only=True: {error}\nIf you '
-                           'trust the file, pass weights_only=False.') from error
+    return load_torch_file(path, weights_only=weights_only)
 
 
 def read_radio_checkpoint(checkpoint, use_ema=True, weights_only=True, source=None):
@@ -225,12 +224,12 @@ def _chosen_weights(checkpoint, use_ema, source):
     if use_ema:
         return state_dict, True
     for key, value in raw.items():
-        if key.startswith(_EMA_PREFIX) and not key[len(_EMA_PREFIX):].startswith(
+        if key.startswith(EMA_PREFIX) and not key[len(EMA_PREFIX):].startswith(
                 _DISTILLER_DROPPED):
-            if key[len(_EMA_PREFIX):] not in state_dict:
+            if key[len(EMA_PREFIX):] not in state_dict:
                 raise ValueError(f'{source!r}: ema_state_dict key {key!r} has no counterpart '
                                  'in state_dict; not an mmengine EMAHook checkpoint')
-            state_dict[key[len(_EMA_PREFIX):]] = value
+            state_dict[key[len(EMA_PREFIX):]] = value
     return state_dict, False
 
 
@@ -269,3 +268,36 @@ def _refuse_unknown(state_dict, prefixes, source, shown_prefix=''):
             f'({len(unknown)} keys; a RADIO student has {list(prefixes)}). To take only the '
             "backbone of another model, pass init_cfg=dict(type='Pretrained', checkpoint=..., "
             "prefix='backbone.').")
+
+
+@FUNCTIONS.register_module(name=BACKBONE_CHECKPOINT_LOADER)
+def load_backbone_checkpoint(backbone, filename, prefix=None, use_ema=True):
+    """Load a backbone's weights from ``filename`` strictly, with errors that say the fix.
+
+    ``prefix``: take the weights under it from any file (e.g. ``'backbone.'`` of a trained
+    segmentor) and skip the RADIO checkpoint reading.
+    """
+    from mmengine.logging import print_log
+
+    from radio_mm.formats.radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
+    fix = ('The backbone config must describe the checkpoint: run '
+           'tools/model_converters/radio2mm.py on it and use the backbone config it prints.')
+    if prefix:
+        checkpoint = load_checkpoint_file(filename)
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        state_dict = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    else:
+        student = read_radio_checkpoint(filename, use_ema=use_ema)
+        student.check_architecture(backbone)
+        state_dict = student.backbone_state_dict()
+        print_log(f'{type(backbone).__name__}: loading {student.describe()}', logger='current')
+    try:
+        result = backbone.load_state_dict(state_dict, strict=False)
+    except RuntimeError as error:  # shape mismatches raise even when not strict
+        raise RuntimeError(f'{type(backbone).__name__} cannot load {filename!r}: {error}\n'
+                           f'{fix}') from error
+    if result.missing_keys or result.unexpected_keys:
+        raise RuntimeError(
+            f'{type(backbone).__name__} cannot load {filename!r}: '
+            f'{len(result.missing_keys)} missing weights {result.missing_keys[:3]}, '
+            f'{len(result.unexpected_keys)} unexpected {result.unexpected_keys[:3]}. {fix}')

@@ -13,6 +13,8 @@ evaluation the weights are the whole point, so this pre-hook
 * refuses any file whose backbone/adaptor weights are missing or mis-shaped, with an error
   that says the fix.
 """
+from radio_mm.models.classifiers.frozen_radio_classifier import RADIO_MODEL_KEYS_HOOK
+from radio_mm.registry import FUNCTIONS
 from .radio_checkpoint import radio_model_weights
 
 # Parts of a RADIO model file that a frozen classifier may not have.
@@ -24,6 +26,7 @@ _FIX = ('Pass a radio_mm student file (tools/model_converters/radio2mm.py output
         'prints the backbone and adaptor configs that fit it.')
 
 
+@FUNCTIONS.register_module(name=RADIO_MODEL_KEYS_HOOK)
 def adopt_radio_model_keys(module, state_dict, prefix, *args):
     """Load-state-dict pre-hook (registered ``with_module=True``): rewrite ``state_dict`` in
     place to ``module``'s keys, or raise if the file cannot be what the config describes."""

@@ -2,7 +2,7 @@
 
 A cache is a folder::
 
-    manifest.json          what the targets are (see :func:`read_manifest`)
+    manifest.json          what the targets are (:class:`TeacherCacheManifest`)
     views-00000.json ...   per shard: its number of views and its unreadable source images
     views-00000.tar ...    WebDataset shards, one sample per augmented view:
         <key>.png                       the view the pipeline produced, lossless
@@ -25,6 +25,9 @@ import os.path as osp
 import numpy as np
 import torch
 
+from radio_mm.registry import FUNCTIONS
+from radio_mm.structures.teacher_cache_manifest import (CHECK_CACHE_MATCHES, READ_MANIFEST,
+                                                        TeacherCacheManifest)
 from radio_mm.utils.atomic_files import write_text_atomically
 
 FORMAT_VERSION = 1
@@ -111,13 +114,9 @@ def differences(cached, current, where=''):
     return []
 
 
-def fingerprint(manifest):
-    """A short hash of the whole manifest: samples carry it so targets never meet a model
-    configured from another cache."""
-    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
-
-
+@FUNCTIONS.register_module(name=READ_MANIFEST)
 def read_manifest(cache_dir):
+    """The :class:`TeacherCacheManifest` of the cache in ``cache_dir``."""
     path = osp.join(cache_dir, MANIFEST)
     if not osp.isfile(path):
         raise FileNotFoundError(
@@ -129,34 +128,35 @@ def read_manifest(cache_dir):
         raise ValueError(f'teacher cache {cache_dir!r} has format version '
                          f"{manifest.get('format_version')}, this radio_mm reads "
                          f'{FORMAT_VERSION}; rebuild it with tools/cache_teachers.py')
-    return manifest
+    return TeacherCacheManifest.from_dict(manifest, source=path)
 
 
 def write_manifest(cache_dir, manifest):
-    """Write atomically: a reader never sees half a manifest."""
+    """Write a :class:`TeacherCacheManifest` atomically: a reader never sees half of it."""
     write_text_atomically(osp.join(cache_dir, MANIFEST),
-                          json.dumps(manifest, indent=1, sort_keys=True))
+                          json.dumps(manifest.to_dict(), indent=1, sort_keys=True))
 
 
 def missing_shards(cache_dir, manifest):
     """Shards not finished yet (a shard is finished once its ``.tar`` exists)."""
-    return [s for s in manifest['shards'] if not osp.isfile(osp.join(cache_dir, s))]
+    return [s for s in manifest.shards if not osp.isfile(osp.join(cache_dir, s))]
 
 
+@FUNCTIONS.register_module(name=CHECK_CACHE_MATCHES)
 def check_cache_matches(cache_dir, manifest, teacher_cfgs, data_preprocessor):
     """Raise ValueError naming every way the cache's targets differ from what the config's
     teachers would compute. A checkpoint file that is present is hashed and compared; an absent
     one is trusted to the manifest (training from a cache needs no teacher weights)."""
     problems = []
-    cached = {t['name']: t for t in manifest['teachers']}
+    cached = {t.name: t for t in manifest.teachers}
     current = {plain(c)['name']: plain(c) for c in teacher_cfgs}
     if set(cached) != set(current):
         problems.append(f'teachers: cache has {sorted(cached)}, config has {sorted(current)}')
     for name in sorted(set(cached) & set(current)):
         cfg = dict(current[name])
         path = cfg.pop('pretrained', None)
-        problems += [f'teacher {name!r} {p}' for p in differences(cached[name]['cfg'], cfg)]
-        checkpoint = cached[name]['checkpoint']
+        problems += [f'teacher {name!r} {p}' for p in differences(cached[name].cfg, cfg)]
+        checkpoint = cached[name].checkpoint
         if (checkpoint is None) != (path is None):
             problems.append(f'teacher {name!r}: cache made with '
                             f"{'random weights' if checkpoint is None else checkpoint['file']}, "
@@ -165,7 +165,7 @@ def check_cache_matches(cache_dir, manifest, teacher_cfgs, data_preprocessor):
             problems.append(f'teacher {name!r}: checkpoint {path} is not the file the cache was '
                             f"made with (SHA-256 {checkpoint['sha256'][:12]}...)")
     problems += [f'data_preprocessor {p}'
-                 for p in differences(manifest['data_preprocessor'], plain(data_preprocessor))]
+                 for p in differences(manifest.data_preprocessor, plain(data_preprocessor))]
     if problems:
         raise ValueError(f'teacher cache {cache_dir!r} does not match this config: '
                          + '; '.join(problems)

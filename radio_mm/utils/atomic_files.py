@@ -1,11 +1,14 @@
 """Files replaced in one step: a crash leaves the old file or the complete new one, never a
-prefix. Checkpoints, ``last_checkpoint`` and teacher-cache shards and manifests use it.
+prefix. Checkpoints, ``last_checkpoint``, teacher-cache shards and manifests and cached
+zero-shot weights use it.
 
 A file is written under a hidden temporary name in its own folder, flushed to disk and then
 renamed over the final name (a rename within one file system is atomic).
 """
 import os
 import os.path as osp
+
+import torch
 
 # `.iter_6.pth.partial`: hidden, and never matched by checkpoint or shard name patterns.
 PARTIAL_SUFFIX = '.partial'
@@ -34,6 +37,14 @@ def write_text_atomically(path, text):
     partial = partial_path(path)
     with open(partial, 'w') as f:
         f.write(text)
+    publish(partial, path)
+
+
+def save_torch_atomically(obj, path):
+    """``torch.save(obj, path)`` in one step. Writers that may run at once (every rank
+    computing the same file) each write their own partial file, so none reads a mix."""
+    partial = osp.join(osp.dirname(path), partial_name(f'{osp.basename(path)}.{os.getpid()}'))
+    torch.save(obj, partial)
     publish(partial, path)
 
 

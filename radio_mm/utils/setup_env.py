@@ -8,11 +8,13 @@ TOOLBOXES = ('mmseg', 'mmdet', 'mmpretrain')
 
 
 def register_all_modules(init_default_scope=True):
-    """Import every radio_mm module so that it is registered, optionally set the scope."""
-    import radio_mm.datasets  # noqa: F401
-    import radio_mm.engine  # noqa: F401
-    import radio_mm.evaluation  # noqa: F401
-    import radio_mm.models  # noqa: F401
+    """Register every radio_mm module (the mm toolboxes' entry point), optionally set the
+    scope.
+
+    Nothing is left to import here: this module lives in ``radio_mm``, whose ``__init__``
+    imports every registering package before any submodule runs, and ``utils`` stays a leaf
+    that imports no other radio_mm package (docs/architecture.md).
+    """
     if init_default_scope and DefaultScope.get_current_instance() is None:
         DefaultScope.get_instance('radio_mm', scope_name='radio_mm')
 

@@ -103,9 +103,10 @@ def test_converter_round_trips(tmp_path, repo_root, python, reference):
 
 
 def test_backbone_init_cfg_takes_official_files_and_rejects_mismatches(tmp_path):
-    from radio_mm.formats.official_checkpoint import radio_model_cfg_from_checkpoint, torch_load
+    from radio_mm.formats.official_checkpoint import radio_model_cfg_from_checkpoint
     from radio_mm.registry import MODELS
-    checkpoint = torch_load(OFFICIAL)
+    from radio_mm.utils.torch_files import load_torch_file
+    checkpoint = load_torch_file(OFFICIAL)
     cfg = radio_model_cfg_from_checkpoint(checkpoint['args'], checkpoint['state_dict_ema'])
     backbone = MODELS.build(dict(cfg['backbone'], init_cfg=dict(type='Pretrained',
                                                                 checkpoint=OFFICIAL)))

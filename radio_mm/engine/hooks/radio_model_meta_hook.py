@@ -6,6 +6,7 @@ conditioner) from ``meta['radio_model']`` without the training config.
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from radio_mm.formats.radio_checkpoint import META_KEY
 from radio_mm.registry import HOOKS
 
 
@@ -16,7 +17,7 @@ class RADIOModelMetaHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         student_cfg = getattr(model, 'student_cfg', None)
         if student_cfg is not None:
-            checkpoint.setdefault('meta', {})['radio_model'] = plain(student_cfg)
+            checkpoint.setdefault('meta', {})[META_KEY] = plain(student_cfg)
 
 
 def plain(value):

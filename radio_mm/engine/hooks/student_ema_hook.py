@@ -20,9 +20,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import MODELS
 from mmengine.runner.checkpoint import load_state_dict
 
+from radio_mm.formats.radio_checkpoint import EMA_PREFIX
 from radio_mm.registry import HOOKS
-
-AVERAGED_MODULE = 'module.'  # the key prefix of BaseAveragedModel.state_dict()
 
 
 @HOOKS.register_module()
@@ -51,13 +50,13 @@ class StudentEMAHook(EMAHook):
 
     # checkpoint keys: 'module.<k>' of the averaged copy <-> 'module.student.<k>' on disk
     def _to_checkpoint(self, key):
-        if key.startswith(AVERAGED_MODULE):
-            return AVERAGED_MODULE + self.prefix + key[len(AVERAGED_MODULE):]
+        if key.startswith(EMA_PREFIX):
+            return EMA_PREFIX + self.prefix + key[len(EMA_PREFIX):]
         return key
 
     def _from_checkpoint(self, key):
-        full = AVERAGED_MODULE + self.prefix
-        return AVERAGED_MODULE + key[len(full):] if key.startswith(full) else key
+        full = EMA_PREFIX + self.prefix
+        return EMA_PREFIX + key[len(full):] if key.startswith(full) else key
 
     def before_save_checkpoint(self, runner, checkpoint):
         checkpoint['ema_state_dict'] = {self._to_checkpoint(k): v

@@ -19,8 +19,8 @@ import torch
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from mmengine.evaluator import BaseMetric
 
-from radio_mm.models.sam import mask_iou
 from radio_mm.registry import METRICS
+from radio_mm.structures import mask_iou
 
 # pycocotools COCOeval.Params: areaRng for 'small', 'medium', 'large'
 COCO_AREA_RANGES = dict(small=(0, 32**2), medium=(32**2, 96**2), large=(96**2, math.inf))

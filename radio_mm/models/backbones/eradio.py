@@ -16,13 +16,11 @@ from torch import nn
 
 from radio_mm.registry import MODELS
 from ..utils.deploy import fuse_all_conv_norm_act
-from .eradio_blocks import (AttentionStage, ContinuousPositionBias, ConvStage, HiResNeck,
-                            Stem)
+from .eradio_blocks import AttentionStage, ConvStage, HiResNeck, Stem
 from .radio_backbone import RADIOBackbone, RadioFeatures
 
-# `eradio_large_fullres_ws16` (= `eradio`, the released e-radio_v2) and `eradio_xxxtiny`.
-# Official names: in_dim -> stem_channels, dim -> base_channels, window_size ->
-# window_sizes, sr_ratio -> sr_ratios, full_features_head_dim -> neck_channels.
+# `eradio_large_fullres_ws16` (= `eradio`, the released e-radio_v2) and `eradio_xxxtiny`
+# (official names and kwargs: radio_mm/formats/eradio_release.py).
 ARCH_SETTINGS = {
     'l': dict(stem_channels=64, base_channels=192, depths=(3, 3, 5, 5),
               num_heads=(2, 4, 8, 16), window_sizes=(None, None, 16, 16),
@@ -90,7 +88,7 @@ class ERADIO(RADIOBackbone):
     def __init__(self, arch='l', window_size=None, drop_path_rate=0.0, out_indices=(NECK_INDEX, ),
                  **kwargs):
         super().__init__(out_indices=out_indices, **kwargs)
-        settings = self._arch_settings(arch)
+        settings = self.arch_settings(arch)
         if window_size is not None:
             window_size = _one_window('window_size', window_size)
         depths = settings['depths']
@@ -118,7 +116,9 @@ class ERADIO(RADIOBackbone):
         self.freeze()
 
     @staticmethod
-    def _arch_settings(arch):
+    def arch_settings(arch):
+        """The settings an ``arch`` builds: a preset of :data:`ARCH_SETTINGS`, or a dict
+        completed with :data:`ARCH_DEFAULTS`; lists become tuples, checked per level."""
         if isinstance(arch, dict):
             missing = REQUIRED_ARCH_KEYS - set(arch)
             if missing:
@@ -215,74 +215,3 @@ def _init_weights(module):
         trunc_normal_(module.weight, std=0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-
-
-# Official timm names of the E-RADIO students (`radio/eradio_model.py` @register_model; before
-# June 2024 E-RADIO-L was registered as fastervit2_large_fullres_ws16). All use window 16.
-OFFICIAL_WINDOW = {'eradio': 16, 'eradio_large_fullres_ws16': 16,
-                   'fastervit2_large_fullres_ws16': 16, 'eradio_xxxtiny': 16}
-
-
-def eradio_arch_from_state_dict(state_dict, window_size=None):
-    """Read an ERADIO ``arch`` dict off official (``base_model.``-stripped) weights.
-
-    The attention window only shows in the CPB buffers (``relative_coords_table`` is
-    (1, 2w-1, 2w-1, 2)); without them ``window_size`` is used.
-    """
-    def indices(prefix):
-        return {int(k[len(prefix):].split('.')[0]) for k in state_dict if k.startswith(prefix)}
-
-    depths, num_heads, windows, ratios = [], [], [], []
-    for i in range(NUM_LEVELS):
-        if i < NUM_CONV_LEVELS:
-            depths.append(len(indices(f'levels.{i}.blocks.m.')))
-            num_heads.append(None)
-            windows.append(None)
-            ratios.append(1)
-            continue
-        depths.append(len(indices(f'levels.{i}.blocks.')))
-        block = f'levels.{i}.blocks.0.attention_blocks.'
-        down = [state_dict.get(f'{block}{k}.downsample_op.weight') for k in sorted(indices(block))]
-        level_ratios = tuple(1 if w is None else w.shape[-1] for w in down)
-        ratios.append(level_ratios[0] if len(level_ratios) == 1 else level_ratios)
-        cpb = f'{block}0.attn.pos_emb_funct.'
-        num_heads.append(state_dict[cpb + 'cpb_mlp.2.weight'].shape[0])
-        table = state_dict.get(cpb + 'relative_coords_table')
-        windows.append(window_size if table is None else (table.shape[1] + 1) // 2)
-    if None in windows[NUM_CONV_LEVELS:]:
-        raise ValueError('these E-RADIO weights carry no relative_coords_table buffers; pass '
-                         'the training window_size')
-    neck = 'high_res_neck.neck_features_proj.'
-    num_projections = max(indices(neck)) + 1
-    return dict(
-        stem_channels=state_dict['patch_embed.conv_down.0.conv.weight'].shape[0],
-        base_channels=state_dict['patch_embed.conv_down.2.conv.weight'].shape[0],
-        depths=tuple(depths), num_heads=tuple(num_heads), window_sizes=tuple(windows),
-        sr_ratios=tuple(ratios),
-        neck_channels=state_dict[f'{neck}{num_projections - 1}.conv2.weight'].shape[0],
-        neck_start_stage=NUM_LEVELS - num_projections,
-        cpb_mlp_hidden=state_dict[f'{block}0.attn.pos_emb_funct.cpb_mlp.0.weight'].shape[0])
-
-
-def eradio_cfg_from_official(model, model_kwargs, state_dict):
-    """ERADIO config for an official student from ``args.model``, ``args.model_kwargs`` and
-    its ``base_model.``-stripped weights; raises for variants ERADIO does not build
-    (``conv_base=False`` mixers, SwiGLU, qkv bias, layer scale, window shift, ...)."""
-    if (model_kwargs or {}).get('use_shift'):
-        raise ValueError(f'{model!r} uses shifted windows (use_shift); ERADIO does not')
-    try:
-        arch = eradio_arch_from_state_dict(state_dict, OFFICIAL_WINDOW.get(model))
-    except KeyError as missing:
-        raise ValueError(f'{model!r} weights lack the E-RADIO key {missing}') from None
-    with torch.device('meta'):
-        expected = ERADIO(arch=arch).state_dict()
-    derived = ContinuousPositionBias._DERIVED
-    given = {k: v for k, v in state_dict.items()
-             if not k.startswith(('norm.', 'head.')) and k.rsplit('.', 1)[-1] not in derived}
-    mismatched = sorted(k for k in set(given) | set(expected)
-                        if k not in given or k not in expected
-                        or given[k].shape != expected[k].shape)
-    if mismatched:
-        raise ValueError(f'{model!r} is an E-RADIO variant ERADIO does not build; weights that '
-                         f'differ from {arch}: {mismatched[:8]}')
-    return dict(type='ERADIO', arch=arch)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
 
+from radio_mm.registry import registered_function
 from ..utils.deploy import DEPLOYED_ERROR
 from ..utils.packed_kernels import pack_kernels
 
@@ -29,6 +30,9 @@ class RadioFeatures(NamedTuple):
 
 
 OUT_TYPES = ('featmap', 'summary', 'summary_avgpool')
+# What reads a student file into a backbone: ``radio_mm.formats.radio_checkpoint`` registers
+# it in FUNCTIONS, so the model never imports the file formats (docs/architecture.md).
+BACKBONE_CHECKPOINT_LOADER = 'load_radio_backbone_checkpoint'
 
 
 def summary_embedding(summary, summary_idxs=None):
@@ -100,8 +104,9 @@ class RADIOBackbone(BaseModule):
         """
         init_cfg = self.init_cfg
         if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            load_backbone_checkpoint(self, init_cfg['checkpoint'], init_cfg.get('prefix'),
-                                     init_cfg.get('use_ema', True))
+            load = registered_function(BACKBONE_CHECKPOINT_LOADER)
+            load(self, init_cfg['checkpoint'], init_cfg.get('prefix'),
+                 init_cfg.get('use_ema', True))
             self._is_init = True
             return
         if self.frozen and not self.allow_random_init:
@@ -244,34 +249,3 @@ class RADIOBackbone(BaseModule):
             self.deployed = True
         return self
 
-
-def load_backbone_checkpoint(backbone, filename, prefix=None, use_ema=True):
-    """Load a backbone's weights from ``filename`` strictly, with errors that say the fix.
-
-    ``prefix``: take the weights under it from any file (e.g. ``'backbone.'`` of a trained
-    segmentor) and skip the RADIO checkpoint reading.
-    """
-    from mmengine.logging import print_log
-
-    from radio_mm.formats.radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
-    fix = ('The backbone config must describe the checkpoint: run '
-           'tools/model_converters/radio2mm.py on it and use the backbone config it prints.')
-    if prefix:
-        checkpoint = load_checkpoint_file(filename)
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        state_dict = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-    else:
-        student = read_radio_checkpoint(filename, use_ema=use_ema)
-        student.check_architecture(backbone)
-        state_dict = student.backbone_state_dict()
-        print_log(f'{type(backbone).__name__}: loading {student.describe()}', logger='current')
-    try:
-        result = backbone.load_state_dict(state_dict, strict=False)
-    except RuntimeError as error:  # shape mismatches raise even when not strict
-        raise RuntimeError(f'{type(backbone).__name__} cannot load {filename!r}: {error}\n'
-                           f'{fix}') from error
-    if result.missing_keys or result.unexpected_keys:
-        raise RuntimeError(
-            f'{type(backbone).__name__} cannot load {filename!r}: '
-            f'{len(result.missing_keys)} missing weights {result.missing_keys[:3]}, '
-            f'{len(result.unexpected_keys)} unexpected {result.unexpected_keys[:3]}. {fix}')

@@ -22,15 +22,19 @@ from radio_mm.registry import MODELS
 from .cpe_patch_generator import CPEPatchGenerator, num_register_tokens
 from .radio_backbone import RADIOBackbone, RadioFeatures
 
-# Shapes of the released students (timm vit_{base,large}_patch16_224; ViT-H/16 and ViT-g
-# from NVlabs/RADIO `radio/extra_timm_models.py`).
+# The ViT sizes, the one table of them (readers of releases and the exporter derive theirs from
+# it): timm vit_{tiny,small,base,large}_patch16_224 and vit_so400m_patch14_siglip (MLP 4304
+# wide); ViT-H/16 and ViT-g/16 from NVlabs/RADIO `radio/extra_timm_models.py`.
 ARCH_SETTINGS = {
+    't': dict(embed_dims=192, num_layers=12, num_heads=3, mlp_ratio=4.0),
+    's': dict(embed_dims=384, num_layers=12, num_heads=6, mlp_ratio=4.0),
     'b': dict(embed_dims=768, num_layers=12, num_heads=12, mlp_ratio=4.0),
     'l': dict(embed_dims=1024, num_layers=24, num_heads=16, mlp_ratio=4.0),
     'h': dict(embed_dims=1280, num_layers=32, num_heads=16, mlp_ratio=4.0),
+    'so400m': dict(embed_dims=1152, num_layers=27, num_heads=16, mlp_ratio=3.7362),
     'g': dict(embed_dims=1536, num_layers=40, num_heads=24, mlp_ratio=4.0),
 }
-ARCH_ALIASES = {'base': 'b', 'large': 'l', 'huge': 'h', 'giant': 'g'}
+ARCH_ALIASES = {'tiny': 't', 'small': 's', 'base': 'b', 'large': 'l', 'huge': 'h', 'giant': 'g'}
 
 
 def default_global_blocks(num_layers, num_global=4, num_windowed=None):
@@ -56,8 +60,9 @@ class RADIOViT(RADIOBackbone):
     """AM-RADIO ViT student.
 
     Args:
-        arch (str | dict): 'b', 'l', 'h', 'g' (or 'base', ...), or a dict with
-            embed_dims, num_layers, num_heads, mlp_ratio.
+        arch (str | dict): a size of :data:`ARCH_SETTINGS` ('t', 's', 'b', 'l', 'h',
+            'so400m', 'g', or 'base', ...), or a dict with embed_dims, num_layers, num_heads,
+            mlp_ratio.
         patch_size (int): 16 or 14.
         cpe_max_size (int): largest input side (pixels) the position grid covers.
         num_summary_tokens (int): summary tokens, one per teacher with a summary.
@@ -91,7 +96,7 @@ class RADIOViT(RADIOBackbone):
             raise ValueError(f'window_size (vitdet_window_size) must be a positive number of '
                              f'patches, or None for global attention only; got {window_size!r}')
         super().__init__(**kwargs)
-        settings = self._arch_settings(arch)
+        settings = self.arch_settings(arch)
         self.embed_dims = settings['embed_dims']
         self.num_layers = settings['num_layers']
         self.patch_size = patch_size
@@ -118,7 +123,8 @@ class RADIOViT(RADIOBackbone):
         self.freeze()
 
     @staticmethod
-    def _arch_settings(arch):
+    def arch_settings(arch):
+        """The settings (embed_dims, num_layers, num_heads, mlp_ratio) an ``arch`` builds."""
         if isinstance(arch, dict):
             missing = {'embed_dims', 'num_layers', 'num_heads'} - set(arch)
             if missing:

@@ -15,6 +15,9 @@ import os.path as osp
 import torch
 from mmengine.logging import print_log
 
+from radio_mm.utils.atomic_files import save_torch_atomically
+from radio_mm.utils.torch_files import load_torch_file
+
 # "For RADIO models we use language embedding from DFN CLIP 378 model" (NVlabs/RADIO README,
 # AM-RADIO results); the released students' 'clip' adaptor is trained against it.
 DFN_CLIP_MODEL = 'ViT-H-14-378-quickgelu'
@@ -94,15 +97,13 @@ def clip_text_classifier(classnames='imagenet', templates='openai', model_name=D
                           classnames, templates], sort_keys=True, default=str)
         cache_file = osp.join(cache_dir, hashlib.sha256(key.encode()).hexdigest()[:16] + '.pth')
         if osp.isfile(cache_file):
-            return torch.load(cache_file, map_location=device)
+            return load_torch_file(cache_file, map_location=device)
     from open_clip import build_zero_shot_classifier
     model, tokenizer = build_text_tower(model_name, pretrained, model_kwargs)
     weights = build_zero_shot_classifier(model.to(device), tokenizer, classnames, templates,
                                          device=device).float()
     if cache_file is not None:
-        # Every rank computes the same weights; a rename keeps concurrent writers atomic.
+        # Every rank computes the same weights; each writes its own partial file.
         os.makedirs(cache_dir, exist_ok=True)
-        partial = f'{cache_file}.{os.getpid()}.tmp'
-        torch.save(weights.cpu(), partial)
-        os.replace(partial, cache_file)
+        save_torch_atomically(weights.cpu(), cache_file)
     return weights

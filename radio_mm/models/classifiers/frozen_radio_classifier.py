@@ -6,8 +6,11 @@ train: ``forward(mode='loss')`` refuses, and weights come from ``tools/test.py``
 """
 from mmpretrain.models.classifiers.base import BaseClassifier
 
-from radio_mm.registry import MODELS
-from radio_mm.formats.radio_checkpoint_keys import adopt_radio_model_keys
+from radio_mm.registry import MODELS, registered_function
+
+# The load-state-dict pre-hook that reads a RADIO student file into these classifiers;
+# radio_mm.formats.radio_checkpoint_keys registers it (models never import file formats).
+RADIO_MODEL_KEYS_HOOK = 'adopt_radio_model_keys'
 
 
 class FrozenRADIOClassifier(BaseClassifier):
@@ -26,7 +29,8 @@ class FrozenRADIOClassifier(BaseClassifier):
         self.backbone = MODELS.build(backbone)
         for param in self.parameters():
             param.requires_grad = False
-        self._register_load_state_dict_pre_hook(adopt_radio_model_keys, with_module=True)
+        self._register_load_state_dict_pre_hook(registered_function(RADIO_MODEL_KEYS_HOOK),
+                                                with_module=True)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         if mode == 'tensor':

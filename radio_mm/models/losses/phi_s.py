@@ -13,6 +13,7 @@ from scipy.linalg import hadamard as sylvester_hadamard
 from torch import nn
 
 from radio_mm.registry import MODELS
+from radio_mm.utils.torch_files import load_torch_file
 
 
 def _is_prime(n):
@@ -86,7 +87,7 @@ class PHISStandardizer(nn.Module):
         self.register_buffer('running_cov', torch.eye(dims, dtype=torch.float64))
         self.register_buffer('running_mean', torch.zeros(dims, dtype=torch.float64))
         if stats_file is not None:
-            stats = torch.load(stats_file, map_location='cpu', weights_only=True)
+            stats = load_torch_file(stats_file)
             if stats['transform'].shape != (dims, dims):
                 raise ValueError(f'{stats_file!r} holds PHI-S statistics for width '
                                  f"{stats['transform'].shape[0]}, this teacher has {dims}")

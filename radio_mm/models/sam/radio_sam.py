@@ -21,6 +21,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
 from radio_mm.registry import MODELS
+from radio_mm.structures import mask_iou
 from .sam_decoder import (SAM_DECODER_DEFAULTS, SAM_WEIGHTS_HINT, build_sam_decoder,
                           load_sam_decoder)
 
@@ -332,11 +333,3 @@ class RADIOSAM(BaseModel):
                              f'the resized image {(h, w)}')
         masks = F.pad(masks, (0, self.image_size - w, 0, self.image_size - h))
         return F.interpolate(masks[:, None], size=tuple(logits_hw), mode='area')[:, 0]
-
-
-def mask_iou(pred, target):
-    """IoU of boolean masks (N, ...) and (N, ...) -> (N,); 0 where both are empty."""
-    pred, target = pred.flatten(1), target.flatten(1)
-    intersection = (pred & target).sum(1).float()
-    union = (pred | target).sum(1).float()
-    return intersection / union.clamp(min=1)

@@ -12,7 +12,7 @@ import os.path as osp
 from segment_anything.modeling import MaskDecoder, PromptEncoder, TwoWayTransformer
 
 from ..teachers.base_teacher import read_state_dict
-from ..teachers.sam_teacher import SAM_CHECKPOINT_URLS
+from ..teachers.weight_tables import SAM_CHECKPOINT_URLS
 
 SAM_DECODER_DEFAULTS = dict(
     embed_dim=256,

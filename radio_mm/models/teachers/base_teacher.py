@@ -25,6 +25,9 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
+from radio_mm.utils.torch_files import load_torch_file
+from .teacher_weight_files import missing_weights_message
+
 AUTOCAST_DTYPES = {None: None, 'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
@@ -47,7 +50,7 @@ def read_state_dict(path):
         from safetensors.torch import load_file
         state = load_file(path, device='cpu')
     else:
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        state = load_torch_file(path)
     for container in ('state_dict', 'model'):
         if isinstance(state, dict) and isinstance(state.get(container), dict):
             state = state[container]
@@ -115,7 +118,6 @@ class BaseTeacher(BaseModule):
         self.weights_hint = weights_hint
         self.interpolation = 'bicubic'
         if pretrained is not None and not osp.isfile(pretrained):
-            from .teacher_weight_files import missing_weights_message  # imports the teachers
             raise FileNotFoundError(
                 missing_weights_message([(self.describe(), pretrained, weights_hint)]))
 

@@ -12,9 +12,8 @@ losses and PHI-S work unchanged.
 import torch
 from torch import nn
 
-from radio_mm.formats.teacher_cache import (check_cache_matches, fingerprint,
-                                                    read_manifest)
-from radio_mm.registry import MODELS
+from radio_mm.registry import MODELS, registered_function
+from radio_mm.structures.teacher_cache_manifest import CHECK_CACHE_MATCHES, READ_MANIFEST
 from .base_teacher import TeacherOutput
 
 
@@ -25,29 +24,27 @@ class CachedTeacher(nn.Module):
     Args:
         cache (str): the cache folder (holding ``manifest.json``).
         name (str): the teacher's name in the cache.
-        manifest (dict | None): the cache's manifest when the caller has read it already.
+        manifest (TeacherCacheManifest | None): the cache's manifest when the caller has
+            read it already.
     """
 
     reads_cache = True  # the distiller hands it the batch's data samples
 
     def __init__(self, cache, name, manifest=None):
         super().__init__()
-        manifest = manifest or read_manifest(cache)
-        entries = {t['name']: t for t in manifest['teachers']}
-        if name not in entries:
-            raise KeyError(f'teacher cache {cache!r} holds no teacher {name!r}; it holds '
-                           f'{sorted(entries)}')
-        entry = entries[name]
+        # The file format (radio_mm.formats.teacher_cache) reads it; models never import it.
+        manifest = manifest or registered_function(READ_MANIFEST)(cache)
+        record = manifest.teacher(name, cache)
         self.cache = cache
         self.name = name
-        self.arch = entry['cfg'].get('type', '?')
-        self.input_size = tuple(entry['input_size'])
-        self.patch_size = entry['patch_size']
-        self.summary_dim = entry['summary_dim']
-        self.feature_dim = entry['feature_dim']
-        self.view_size = tuple(manifest['view_size'])
-        self._valid_hw = tuple(entry['valid_feature_hw'])
-        self.fingerprint = fingerprint(manifest)
+        self.arch = record.cfg.get('type', '?')
+        self.input_size = tuple(record.input_size)
+        self.patch_size = record.patch_size
+        self.summary_dim = record.summary_dim
+        self.feature_dim = record.feature_dim
+        self.view_size = tuple(manifest.view_size)
+        self._valid_hw = tuple(record.valid_feature_hw)
+        self.fingerprint = manifest.fingerprint()
 
     def describe(self):
         return f'CachedTeacher {self.name!r} ({self.cache})'
@@ -97,6 +94,6 @@ class CachedTeacher(nn.Module):
 def cached_teachers(cache, teacher_cfgs, data_preprocessor):
     """One :class:`CachedTeacher` per teacher config, in config order, after checking that
     the cache was made by exactly these teachers and input conversion."""
-    manifest = read_manifest(cache)
-    check_cache_matches(cache, manifest, teacher_cfgs, data_preprocessor)
+    manifest = registered_function(READ_MANIFEST)(cache)
+    registered_function(CHECK_CACHE_MATCHES)(cache, manifest, teacher_cfgs, data_preprocessor)
     return [CachedTeacher(cache, cfg['name'], manifest) for cfg in teacher_cfgs]

@@ -1,4 +1,4 @@
-"""The AM-RADIO teachers as config dicts, and where each one's weights are published.
+"""The AM-RADIO teachers as config dicts (where their weights are published: `weight_tables.py`).
 
 AM-RADIO (Ranzinger et al., CVPR 2024) distills DFN CLIP ViT-H/14 at 378 px, DINOv2 ViT-g/14
 with registers and SAM ViT-H. ``tools/fetch_teachers.py`` downloads the files listed here;
@@ -19,51 +19,10 @@ DINOv2 runs at 224 px here (16x16 tokens; the distiller resizes between grids); 
 """
 import copy
 import os.path as osp
-from typing import NamedTuple
 
-from .sam_teacher import SAM_CHECKPOINT_URLS
+from .weight_tables import AM_RADIO_TEACHERS, DEFAULT_CHECKPOINT_DIR
 
-DEFAULT_CHECKPOINT_DIR = 'checkpoints/teachers'
-
-
-class TeacherWeights(NamedTuple):
-    """One published checkpoint: a plain URL, or a file in a Hugging Face repository."""
-    filename: str  # where configs expect it, relative to the checkpoint folder
-    url: str = ''
-    hf_repo: str = ''
-    hf_file: str = ''
-
-    @property
-    def source(self):
-        return self.url or f'https://huggingface.co/{self.hf_repo}/resolve/main/{self.hf_file}'
-
-
-class PaperTeacher(NamedTuple):
-    cfg: dict
-    weights: TeacherWeights
-
-
-AM_RADIO_TEACHERS = {
-    # open_clip's registry: ViT-H-14-378-quickgelu / dfn5b -> hf_hub
-    # 'apple/DFN5B-CLIP-ViT-H-14-378/'; the trailing slash means open_clip's default file
-    # name, open_clip_pytorch_model.bin
-    'clip': PaperTeacher(
-        dict(type='OpenCLIPTeacher', name='clip', model_name='ViT-H-14-378-quickgelu',
-             pretrained_tag='dfn5b'),
-        TeacherWeights('dfn5b_clip_vit_h_14_378/open_clip_pytorch_model.bin',
-                       hf_repo='apple/DFN5B-CLIP-ViT-H-14-378',
-                       hf_file='open_clip_pytorch_model.bin')),
-    # facebookresearch/dinov2 hubconf: <base>/dinov2_vitg14/dinov2_vitg14_reg4_pretrain.pth
-    'dino_v2': PaperTeacher(
-        dict(type='DINOv2Teacher', name='dino_v2', arch='vit_giant_patch14_reg4_dinov2',
-             input_size=224),
-        TeacherWeights('dinov2_vitg14_reg4_pretrain.pth',
-                       url='https://dl.fbaipublicfiles.com/dinov2/dinov2_vitg14/'
-                       'dinov2_vitg14_reg4_pretrain.pth')),
-    'sam': PaperTeacher(
-        dict(type='SAMTeacher', name='sam', arch='vit_h', img_size=1024),
-        TeacherWeights('sam_vit_h_4b8939.pth', url=SAM_CHECKPOINT_URLS['vit_h'])),
-}
+__all__ = ['AM_RADIO_TEACHERS', 'DEFAULT_CHECKPOINT_DIR', 'am_radio_teacher_cfgs']
 
 
 def am_radio_teacher_cfgs(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, names=None, **common):

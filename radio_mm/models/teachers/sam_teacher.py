@@ -16,17 +16,11 @@ from segment_anything.utils.transforms import ResizeLongestSide
 
 from radio_mm.registry import MODELS
 from .base_teacher import BaseTeacher, resize_images
+from .weight_tables import SAM_CHECKPOINT_URLS
 
 # Sam.__init__ defaults (segment_anything/modeling/sam.py), on the 0-255 scale
 SAM_PIXEL_MEAN = (123.675, 116.28, 103.53)
 SAM_PIXEL_STD = (58.395, 57.12, 57.375)
-
-# The published image encoders (github.com/facebookresearch/segment-anything#model-checkpoints)
-SAM_CHECKPOINT_URLS = {
-    'vit_h': 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth',
-    'vit_l': 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_l_0b3195.pth',
-    'vit_b': 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth',
-}
 
 # What build_sam._build_sam fixes for every size; a dict ``arch`` sets the rest
 SAM_ENCODER_DEFAULTS = dict(patch_size=16, mlp_ratio=4, out_chans=256, qkv_bias=True,

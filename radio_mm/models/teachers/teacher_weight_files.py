@@ -7,7 +7,7 @@ missing file with the ``tools/fetch_teachers.py`` command that downloads it.
 """
 import os.path as osp
 
-from .paper_teachers import AM_RADIO_TEACHERS
+from .weight_tables import AM_RADIO_TEACHERS
 
 FETCH_SCRIPT = 'tools/fetch_teachers.py'
 

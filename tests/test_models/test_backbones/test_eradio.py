@@ -6,7 +6,7 @@ import torch
 from mmengine.registry import DefaultScope
 
 from radio_mm.models.backbones import ERADIO, eradio_blocks
-from radio_mm.models.backbones.eradio import eradio_arch_from_state_dict, eradio_cfg_from_official
+from radio_mm.formats.eradio_release import eradio_arch_from_state_dict, eradio_cfg_from_official
 
 # Official NVlabs/RADIO ERADIO (c0f3701) with random weights, its config and its eval outputs
 # on skimage photos (astronaut + coffee at 128x256; chelsea at 96x160, whose stage maps the
@@ -63,8 +63,8 @@ def test_config_is_read_off_official_weights(official):
     state = official['official_state_dict']
     cfg = eradio_cfg_from_official('eradio_custom', {}, state)
     assert cfg['type'] == 'ERADIO'
-    expected = ERADIO._arch_settings(arch_from_official_config(official['official_config']))
-    found = ERADIO._arch_settings(cfg['arch'])
+    expected = ERADIO.arch_settings(arch_from_official_config(official['official_config']))
+    found = ERADIO.arch_settings(cfg['arch'])
     assert found['num_heads'][2:] == expected['num_heads'][2:]  # conv levels have no heads
     found['num_heads'] = expected['num_heads']
     assert found == expected
