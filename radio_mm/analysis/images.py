@@ -3,7 +3,6 @@ import os.path as osp
 
 import mmcv
 import numpy as np
-import torch
 
 from radio_mm.datasets import PackageSampleImages, UnlabeledImageDataset
 
@@ -47,6 +46,3 @@ def square_crop(rgb):
     return np.ascontiguousarray(rgb[top:top + side, left:left + side])
 
 
-def to_tensor01(rgb, device='cpu'):
-    """(H, W, 3) uint8 -> (1, 3, H, W) float in [0, 1]."""
-    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div(255).to(device)

@@ -2,7 +2,7 @@ import numpy as np
 from skimage import data
 
 from radio_mm.analysis import feature_pca_picture, radio_feature_maps
-from radio_mm.analysis.feature_visualization import student_input
+from radio_mm.visualization.feature_maps import student_input
 
 CAPTION = 16  # feature_pca_panel's caption strip
 

@@ -6,9 +6,8 @@ import mmcv
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from radio_mm.analysis.feature_visualization import radio_feature_maps
 from radio_mm.registry import HOOKS
-from radio_mm.visualization import feature_pca_panel
+from radio_mm.visualization import feature_pca_panel, radio_feature_maps
 
 
 @HOOKS.register_module()
@@ -16,7 +15,7 @@ class FeaturePCAHook(Hook):
     """Every ``interval`` iterations (and after training) write
     ``work_dir/feature_pca/iter_<n>.png``: the image, the student backbone's features, each
     adaptor's features and each teacher's features, coloured by PCA
-    (:func:`radio_mm.analysis.feature_visualization.radio_feature_maps`).
+    (:func:`radio_mm.visualization.feature_maps.radio_feature_maps`).
 
     Teachers without a checkpoint are captioned "(random weights)".
 

@@ -3,8 +3,12 @@ side by side (the AM-RADIO paper's figure 1)."""
 import mmcv
 import torch
 
-from radio_mm.visualization import feature_pca_panel
-from .images import to_tensor01
+from .feature_pca import feature_pca_panel
+
+
+def to_tensor01(rgb, device='cpu'):
+    """(H, W, 3) uint8 -> (1, 3, H, W) float in [0, 1]."""
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div(255).to(device)
 
 
 def student_input(rgb, model, size):
