@@ -56,3 +56,16 @@ def test_explicit_scope_prefix_and_no_shadowing():
     assert MODELS.get('radio_mm.RADIOViT') is RADIOViT
     # A toolbox's own class of the same name wins inside its scope.
     assert PRETRAIN_MODELS.get('VisionTransformer').__module__.startswith('mmpretrain')
+
+
+def test_file_format_functions_models_call_are_registered():
+    """Model code finds its loaders by name (docs/architecture.md): each name resolves."""
+    from radio_mm.models.backbones.radio_backbone import BACKBONE_CHECKPOINT_LOADER
+    from radio_mm.models.classifiers.frozen_radio_classifier import RADIO_MODEL_KEYS_HOOK
+    from radio_mm.registry import registered_function
+    from radio_mm.structures.teacher_cache_manifest import CHECK_CACHE_MATCHES, READ_MANIFEST
+    for name in (BACKBONE_CHECKPOINT_LOADER, RADIO_MODEL_KEYS_HOOK, READ_MANIFEST,
+                 CHECK_CACHE_MATCHES):
+        assert callable(registered_function(name))
+    with pytest.raises(RuntimeError, match="no function 'no_such_loader'"):
+        registered_function('no_such_loader')
