@@ -63,6 +63,8 @@ class RADIOCheckpoint:
     teachers: the release's ``args.teachers`` (releases and files converted from them).
     unused_release_keys: release keys the official model never reads, hence not converted
         (:func:`~radio_mm.models.official_checkpoint.unused_student_keys`).
+    unbuildable_adaptors: adaptor name -> why radio_mm cannot build its heads; such heads
+        are left out (logged) so that the student loads, and asking for one raises.
     """
     kind: str
     model_cfg: Optional[dict]
@@ -71,6 +73,7 @@ class RADIOCheckpoint:
     source: str
     teachers: Optional[list] = None
     unused_release_keys: Optional[list] = None
+    unbuildable_adaptors: Optional[dict] = None
 
     def describe(self):
         weights = 'EMA' if self.ema else 'raw'
@@ -84,6 +87,11 @@ class RADIOCheckpoint:
         """Keep the adaptors ``names`` (config and weights) and drop the others."""
         self.require_config()
         known = self.model_cfg.get('adaptors') or {}
+        broken = {name: why for name, why in (self.unbuildable_adaptors or {}).items()
+                  if name in names}
+        if broken:
+            raise ValueError(f'{self.source!r}: radio_mm cannot build adaptor '
+                             + '; '.join(f'{name!r} ({why})' for name, why in broken.items()))
         unknown = sorted(set(names) - set(known))
         if unknown:
             raise ValueError(f"unknown adaptor {', '.join(map(repr, unknown))}; "
@@ -105,6 +113,8 @@ class RADIOCheckpoint:
             meta['teachers'] = self.teachers
         if self.unused_release_keys is not None:
             meta['unused_release_keys'] = self.unused_release_keys
+        if self.unbuildable_adaptors:
+            meta['unbuildable_adaptors'] = self.unbuildable_adaptors
         return dict(meta=meta, state_dict=self.state_dict)
 
     def require_config(self):
@@ -196,7 +206,8 @@ def read_radio_checkpoint(checkpoint, use_ema=True, weights_only=True, source=No
     state_dict = radio_model_weights(state_dict, source, model_cfg)
     kind = 'weights' if model_cfg is None else 'distillation' if distilled else 'converted'
     return RADIOCheckpoint(kind, model_cfg, state_dict, ema or meta.get('weights') == 'ema',
-                           source, meta.get('teachers'), meta.get('unused_release_keys'))
+                           source, meta.get('teachers'), meta.get('unused_release_keys'),
+                           meta.get('unbuildable_adaptors'))
 
 
 def _read_release(checkpoint, use_ema, source):
@@ -209,11 +220,16 @@ def _read_release(checkpoint, use_ema, source):
             raise ValueError(f'{source!r} holds only EMA weights (state_dict_ema); use_ema=False '
                              'has no raw weights to take')
     args = checkpoint['args']
-    cfg = official.radio_model_cfg_from_checkpoint(args, weights)
+    unbuildable = {}
+    cfg = official.radio_model_cfg_from_checkpoint(args, weights, unbuildable=unbuildable)
     state_dict = official.convert_official_state_dict(args, weights)
+    if unbuildable:
+        # The student never depends on the heads: it loads, and the heads are named here.
+        print_log(f'{source!r}: {len(unbuildable)} adaptor head(s) radio_mm cannot build are '
+                  f'left out: {unbuildable}', logger='current', level=logging.WARNING)
     return RADIOCheckpoint('release', cfg, state_dict, has_ema and use_ema, source,
                            [dict(t) for t in getattr(args, 'teachers', [])],
-                           official.unused_student_keys(args, weights))
+                           official.unused_student_keys(args, weights), unbuildable or None)
 
 
 def _chosen_weights(checkpoint, use_ema, source):

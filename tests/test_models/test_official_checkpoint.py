@@ -189,3 +189,46 @@ def test_forward_intermediates_refuses_eradio():
     model = RADIOModel(backbone=dict(type='ERADIO', arch='xxxtiny')).eval()
     with pytest.raises(NotImplementedError, match='ViT student'):
         model.forward_intermediates(torch.rand(1, 3, 64, 64))
+
+
+def test_attention_head_release_loads_and_equals_reference(tmp_path, images):
+    """C-RADIOv4 (`spatial_mlp_version='attn'`): used to refuse the whole file."""
+    path, release, student = save_release(tmp_path, 'c-radio_v4-h')
+    model = radio_model(path, adaptor_names=['siglip2-g', 'sam3'])
+    assert type(model.adaptors['sam3'].feature_mlp).__name__ == 'AttnFDHead'
+    with torch.no_grad():
+        ours = model(images)
+        nchw = model(images, feature_fmt='NCHW')
+    reference = reference_forward(release, student, images, ['siglip2-g', 'sam3'])
+    for name in ('siglip2-g', 'sam3'):
+        assert_close(ours[name].features, reference[name][1])
+        assert_close(ours[name].summary, reference[name][0])
+    assert nchw['sam3'].features.shape == (2, 32, 8, 8)  # fd_upsample_factor=2
+
+
+def test_backbone_loads_whatever_the_heads(tmp_path, images):
+    """A head radio_mm cannot build leaves the student loadable; asking for it names it."""
+    release, student = build_release('c-radio_v4-h')
+    state = release['state_dict']
+    for key in [k for k in state if k.startswith('_feature_projections.1.')]:
+        state[key.replace('.1.', '.1.future_head.', 1)] = state.pop(key)
+    path = tmp_path / 'future.pth.tar'
+    torch.save(release, path)
+    model = radio_model(str(path), adaptor_names=[])
+    with torch.no_grad():
+        assert_close(model(images).features, reference_forward(release, student, images)[
+            'backbone'][1])
+    assert set(radio_model(str(path), adaptor_names=['sam3']).adaptors) == {'sam3'}
+    with pytest.raises(ValueError, match="cannot build adaptor 'dino_v3'"):
+        radio_model(str(path), adaptor_names=['dino_v3'])
+    backbone = MODELS.build(dict(_backbone_cfg(release),
+                                 init_cfg=dict(type='Pretrained', checkpoint=str(path))))
+    backbone.init_weights()
+    for key, value in model.backbone.state_dict().items():
+        assert torch.equal(backbone.state_dict()[key], value), key
+    # A release that declares attention heads but holds MLP weights is refused, by name.
+    release, _ = build_release('radio_v2.5-b')
+    release['args'].teachers[0] = dict(release['args'].teachers[0], spatial_mlp_version='attn')
+    torch.save(release, path)
+    with pytest.raises(ValueError, match="declares a 'attn' feature head"):
+        radio_model(str(path), adaptor_names=['clip'])
