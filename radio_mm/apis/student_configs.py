@@ -40,8 +40,14 @@ def student_configs(model_cfg, checkpoint):
                  init_cfg=pretrained)
     if backbone['type'] == 'RADIOViT':
         probe['cpe_train_crop'] = False  # a frozen probe sees features as at test time
+    dense = dict(backbone, init_cfg=pretrained)
+    if backbone['type'] == 'RADIOViT':
+        # Explicit, so that the config says what its heads see: the release's whitening,
+        # as the official model outputs (radio_mm/models/backbones/backbone_normalizers.py).
+        dense.update(feature_normalizer=bool(model_cfg.get('feature_normalizer')),
+                     intermediate_normalizer=model_cfg.get('intermediate_normalizer') or False)
     return dict(
-        backbone=dict(backbone, init_cfg=pretrained),
+        backbone=dense,
         # RADIOModel's defaults when a run's config left the statistics out.
         data_preprocessor=dict(data_preprocessor_stats(dict(
             dict(mean=OPENAI_CLIP_MEAN, std=OPENAI_CLIP_STD), **model_cfg)), bgr_to_rgb=True),

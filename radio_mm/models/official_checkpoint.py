@@ -27,6 +27,7 @@ import torch
 
 from .adaptors import adaptor_mlp_from_state_dict, mlp_version_of
 from .input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from .official_args import check_release_args
 
 # Heads of the released students by width (timm and `radio/extra_timm_models.py`: ViT-S/B/L/H,
 # SO400M 1152, ViT-g/14 1408 of timm, ViT-g/16 1536, ViT-bigG 1664), then by timm size name;
@@ -34,7 +35,8 @@ from .input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 _HEADS_BY_WIDTH = {192: 3, 384: 6, 768: 12, 1024: 16, 1152: 16, 1280: 16, 1408: 16, 1536: 24,
                    1664: 16}
 _HEADS_BY_SIZE = {'tiny': 3, 'small': 6, 'base': 12, 'large': 16, 'huge': 16, 'so400m': 16}
-_VIT_NAME = re.compile(r'vit_(?P<size>[A-Za-z0-9]+)_patch(?P<patch>\d+)')
+# `vit_so400m_v2_patch16_224` (`radio/extra_timm_models.py`) puts a version before the patch.
+_VIT_NAME = re.compile(r'vit_(?P<size>[A-Za-z0-9]+)(_v\d+)?_patch(?P<patch>\d+)')
 # Top-level key groups of a release and what reads them.
 RELEASE_PREFIXES = ('base_model.', 'input_conditioner.', '_heads.', '_feature_projections.',
                     '_feature_normalizer.', '_intermediate_feature_normalizer.')
@@ -108,14 +110,18 @@ def check_release_keys(state_dict):
                        f'groups: {list(RELEASE_PREFIXES)}. Please report this release.')
 
 
-def backbone_cfg_from_checkpoint(args, state_dict):
-    """The radio_mm backbone config that reproduces ``args.model`` with these weights."""
+def backbone_cfg_from_checkpoint(args, state_dict, ema=True):
+    """The radio_mm backbone config that reproduces ``args.model`` with these weights
+    (``ema``: they are the release's ``state_dict_ema``); ``args`` values radio_mm does not
+    build raise (:mod:`.official_args`)."""
     model = args.model
     kwargs = dict(getattr(args, 'model_kwargs', None) or {})
     base = _strip(state_dict, 'base_model.')
     if 'eradio' in model or 'fastervit' in model:
+        check_release_args(args, ema=ema)
         from .backbones.eradio import eradio_cfg_from_official  # E-RADIO owns its mapping
         return eradio_cfg_from_official(model, kwargs, base)
+    check_release_args(args, kwargs, ema)
     match = _VIT_NAME.match(model)
     if match is None or 'patch_generator.pos_embed' not in base:
         raise ValueError(f'unsupported RADIO student {model!r}: radio_mm converts CPE ViTs '
@@ -124,6 +130,12 @@ def backbone_cfg_from_checkpoint(args, state_dict):
     embed_dims = base['patch_generator.pos_embed'].shape[-1]
     num_layers = 1 + max(int(k.split('.')[1]) for k in base if k.startswith('blocks.'))
     hidden = base['blocks.0.mlp.fc1.weight'].shape[0]
+    if 'blocks.0.mlp.fc2.weight' not in base or \
+            base['blocks.0.mlp.fc2.weight'].shape[1] != hidden:
+        # timm's DINOv2 giants (`vit_giant_patch14_reg4_dinov2`) pack SwiGLU's two inputs
+        # into fc1 (SwiGLUPacked); RADIOViT's MLP is fc1 -> GELU -> fc2.
+        raise ValueError(f'unsupported RADIO student {model!r}: its MLP is a gated (SwiGLU) '
+                         'one, which RADIOViT does not build. Please report this release.')
     patch_size = int(round((base['patch_generator.embedder.weight'].shape[1] / 3)**0.5))
     num_heads = kwargs.get('num_heads') or _HEADS_BY_WIDTH.get(embed_dims) or \
         _HEADS_BY_SIZE.get(match['size'])
@@ -146,7 +158,8 @@ def backbone_cfg_from_checkpoint(args, state_dict):
         # The value is overwritten by the weights; it only switches LayerScale on.
         init_values=1e-5 if layer_scale else None,
         mlp_norm='blocks.0.mlp.norm.weight' in base,
-        final_norm=bool(getattr(args, 'model_norm', False)))
+        final_norm=bool(getattr(args, 'model_norm', False)),
+        **(dict(scaled_ln=True) if kwargs.get('scaled_ln') else {}))
 
 
 def _mlp_ratio(embed_dims, hidden):
@@ -286,11 +299,12 @@ def convert_official_state_dict(args, state_dict, adaptor_names=None):
     return converted
 
 
-def radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names=None, unbuildable=None):
+def radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names=None, unbuildable=None,
+                                    ema=True):
     """Full :class:`RADIOModel` config for an official checkpoint (``unbuildable``: see
     :func:`adaptor_cfgs_from_checkpoint`)."""
     _, summary_idxs = summary_slots(args)
-    backbone = backbone_cfg_from_checkpoint(args, state_dict)
+    backbone = backbone_cfg_from_checkpoint(args, state_dict, ema)
     adaptors = adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names, unbuildable)
     if backbone['type'] != 'RADIOViT':
         summary_idxs = None  # E-RADIO pools one summary, which every adaptor reads

@@ -83,6 +83,12 @@ class RADIOCheckpoint:
         return {k[len('backbone.'):]: v for k, v in self.state_dict.items()
                 if k.startswith('backbone.')}
 
+    def normalizer_state_dict(self):
+        """The release's feature normalizers (``feature_normalizer.*``,
+        ``intermediate_normalizer.*``), which an mm backbone applies itself."""
+        return {k: v for k, v in self.state_dict.items()
+                if k.startswith(('feature_normalizer.', 'intermediate_normalizer.'))}
+
     def with_adaptors(self, names):
         """Keep the adaptors ``names`` (config and weights) and drop the others."""
         self.require_config()
@@ -221,7 +227,8 @@ def _read_release(checkpoint, use_ema, source):
                              'has no raw weights to take')
     args = checkpoint['args']
     unbuildable = {}
-    cfg = official.radio_model_cfg_from_checkpoint(args, weights, unbuildable=unbuildable)
+    cfg = official.radio_model_cfg_from_checkpoint(args, weights, unbuildable=unbuildable,
+                                                   ema=has_ema and use_ema)
     state_dict = official.convert_official_state_dict(args, weights)
     if unbuildable:
         # The student never depends on the heads: it loads, and the heads are named here.

@@ -28,6 +28,8 @@ OFFICIAL_STUDENTS = {
     'vit_huge_patch16_224_mlpnorm': dict(patch_size=16, mlp_norm=True),
     'vit_giant_patch16_224': dict(patch_size=16),
     'vit_so400m_patch16_224': dict(patch_size=16, mlp_ratio=4304 / 1152),
+    # 4304 rounded up to a multiple of 32.
+    'vit_so400m_v2_patch16_224': dict(patch_size=16, mlp_ratio=4320 / 1152),
     'vit_base_patch16_v2_224': dict(patch_size=16, init_values=1e-5, reg_tokens=4,
                                     no_embed_class=True),
     'vit_large_patch16_v2_224': dict(patch_size=16, init_values=1e-5, reg_tokens=4,
@@ -66,10 +68,25 @@ FAMILIES = {
     'c-radio_v4-h': dict(model='vit_huge_patch16_224', register_multiple=8, normalizers=True,
                          teachers=TEACHERS_V4),
     'mlpnorm-h': dict(model='vit_huge_patch16_224_mlpnorm', register_multiple=8),
+    'scaled-ln-g': dict(model='vit_giant_patch16_224', register_multiple=8,
+                        model_kwargs=dict(scaled_ln=True)),
+    'c-radio_v4-so400m-v2': dict(model='vit_so400m_v2_patch16_224', register_multiple=8,
+                                 model_kwargs=dict(embed_dim=48, num_heads=3)),
     # A timm-registered student with LayerScale keeps timm's `gamma` name.
     'layerscale-gamma': dict(model='vit_small_patch16_224', register_multiple=4,
                              model_kwargs=dict(init_values=1e-5)),
 }
+
+
+class _ScaledNorm(nn.Module):
+    """LayerNorm output times 1/sqrt(depth) (`radio/extra_timm_models.py` ScaledLayerNorm)."""
+
+    def __init__(self, norm, depth):
+        super().__init__()
+        self.norm, self.scale = norm, depth**-0.5
+
+    def forward(self, x):
+        return self.norm(x) * self.scale
 
 
 def build_student(model, model_kwargs):
@@ -77,10 +94,16 @@ def build_student(model, model_kwargs):
     if model in OFFICIAL_STUDENTS:
         options = dict(OFFICIAL_STUDENTS[model])
         mlp_norm = options.pop('mlp_norm', False)
+        model_kwargs = dict(model_kwargs)
+        scaled_ln = model_kwargs.pop('scaled_ln', False)
         student = VisionTransformer(num_classes=0, **dict(options, **model_kwargs))
         for module in student.modules():
             if mlp_norm and isinstance(module, Mlp):  # as `vit_huge_patch16_224_mlpnorm`
                 module.norm = nn.LayerNorm(module.fc1.out_features)
+        for depth, block in enumerate(student.blocks, start=1):
+            if scaled_ln:
+                block.norm1 = _ScaledNorm(block.norm1, depth)
+                block.norm2 = _ScaledNorm(block.norm2, depth)
         return student
     return timm.create_model(model, pretrained=False, num_classes=0, **model_kwargs)
 
@@ -146,6 +169,8 @@ def build_release(family, seed=0):
     state = {}
     layer_scale_name = 'grandma' if spec['model'] in OFFICIAL_STUDENTS else 'gamma'
     for key, value in student.state_dict().items():
+        # A scaled norm saves as the LayerNorm it wraps (`ScaledLayerNorm` subclasses it).
+        key = key.replace('norm1.norm.', 'norm1.').replace('norm2.norm.', 'norm2.')
         if key.startswith(('patch_embed.', 'cls_token', 'pos_embed')):
             continue  # replaced by the CPE patch generator
         if key.startswith('norm.') and not spec.get('model_norm'):

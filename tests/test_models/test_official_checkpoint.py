@@ -232,3 +232,96 @@ def test_backbone_loads_whatever_the_heads(tmp_path, images):
     torch.save(release, path)
     with pytest.raises(ValueError, match="declares a 'attn' feature head"):
         radio_model(str(path), adaptor_names=['clip'])
+
+
+def test_mm_backbone_applies_the_release_normalizers(tmp_path, images):
+    """The official downstream path whitens (mmseg/radio.py runs the hub model); used to be
+    1.31 off. Last block: radio_model()'s features; others: forward_intermediates'."""
+    from radio_mm.apis.student_configs import student_configs
+    path, release, _ = save_release(tmp_path, 'c-radio_v4-h')
+    model = radio_model(path)
+    with torch.no_grad():
+        final = model(images, feature_fmt='NCHW').features
+        block1 = model.forward_intermediates(images, indices=[1], intermediates_only=True)[0]
+        conditioned = model.input_conditioner(images)  # an mm data_preprocessor's job
+    printed = student_configs(read_radio_checkpoint(path).model_cfg, path)['backbone']
+    assert printed['feature_normalizer'] is True
+    auto = dict(_backbone_cfg(release), init_cfg=dict(type='Pretrained', checkpoint=path))
+    for cfg in (printed, auto):
+        backbone = MODELS.build(dict(cfg, out_indices=(1, 2))).eval()
+        backbone.init_weights()
+        with torch.no_grad():
+            maps = backbone(conditioned)
+        assert_close(maps[1], final)
+        assert_close(maps[0], block1)
+    # load_from of a whole trained model (no Pretrained init) brings them along too.
+    trained = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
+    fresh = MODELS.build(dict(_backbone_cfg(release), out_indices=(1, 2))).eval()
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+    _load_checkpoint_to_model(torch.nn.ModuleDict(dict(backbone=fresh)), trained, strict=True)
+    with torch.no_grad():
+        assert_close(fresh(conditioned)[1], final)
+    # feature_normalizer=False: the raw features, not silently.
+    raw = MODELS.build(dict(auto, out_indices=(2, ), feature_normalizer=False,
+                            intermediate_normalizer=False)).eval()
+    raw.init_weights()
+    with torch.no_grad():
+        assert not torch.allclose(raw(conditioned)[0], final, rtol=0.1)
+    with pytest.raises(RuntimeError, match='feature_normalizer'):
+        strict = MODELS.build(dict(_backbone_cfg(release), feature_normalizer=True,
+                                   init_cfg=dict(type='Pretrained', checkpoint=path)))
+        release['state_dict'] = {k: v for k, v in release['state_dict'].items()
+                                 if not k.startswith('_feature_normalizer.')}
+        torch.save(release, tmp_path / 'plain.pth.tar')
+        strict.init_cfg['checkpoint'] = str(tmp_path / 'plain.pth.tar')
+        strict.init_weights()
+
+
+def test_students_radio_mm_does_not_build_are_refused_by_name(tmp_path):
+    """Used to load and be 0.59 off (scaled_ln, now built), or fail with a raw size
+    mismatch (SwiGLU)."""
+    path = tmp_path / 'student.pth.tar'
+    release, _ = build_release('c-radio_v2-g')
+    release['args'].model_kwargs['fancy_norm'] = True
+    torch.save(release, path)
+    with pytest.raises(ValueError, match=r"model_kwargs \['fancy_norm'\]"):
+        radio_model(str(path))
+    release['args'].model_kwargs.pop('fancy_norm')
+    release['args'].model = 'vit_large_dyt_patch16_224'
+    torch.save(release, path)
+    with pytest.raises(ValueError, match='vit_large_dyt_patch16_224.*DyT'):
+        radio_model(str(path))
+    release['args'].model = 'vit_giant_patch16_224'
+    release['args'].spectral_reparam = True
+    release['state_dict_ema'] = release.pop('state_dict')
+    torch.save(release, path)
+    radio_model(str(path))  # hubconf's EMA weights are plain
+    with pytest.raises(ValueError, match='spectral_reparam'):
+        read_radio_checkpoint(dict(release, state_dict=release['state_dict_ema'],
+                                   state_dict_ema=None), use_ema=False)
+    # timm's DINOv2 giant packs SwiGLU into fc1.
+    import timm
+    swiglu = timm.create_model('vit_giant_patch14_reg4_dinov2', pretrained=False, embed_dim=32,
+                               depth=1, num_heads=2, num_classes=0)
+    state = {f'base_model.{k}': v for k, v in swiglu.state_dict().items()
+             if k.startswith('blocks.')}
+    state.update({k: v for k, v in release['state_dict_ema'].items()
+                  if k.startswith('base_model.patch_generator')})
+    release = dict(args=release['args'], state_dict=state)
+    release['args'].model, release['args'].spectral_reparam = 'vit_giant_patch14_reg4_dinov2', False
+    release['args'].model_kwargs = dict(embed_dim=32, depth=1, num_heads=2)
+    torch.save(release, path)
+    with pytest.raises(ValueError, match='vit_giant_patch14_reg4_dinov2.*SwiGLU'):
+        radio_model(str(path))
+
+
+def test_scaled_ln_is_part_of_the_architecture(tmp_path):
+    release, _ = build_release('scaled-ln-g')
+    path = tmp_path / 'g.pth.tar'
+    torch.save(release, path)
+    cfg = _backbone_cfg(release)
+    assert cfg['scaled_ln'] is True
+    plain = MODELS.build(dict(cfg, scaled_ln=False, init_cfg=dict(type='Pretrained',
+                                                                  checkpoint=str(path))))
+    with pytest.raises(ValueError, match='scaled_ln=True in the checkpoint but False'):
+        plain.init_weights()

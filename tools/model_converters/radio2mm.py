@@ -79,8 +79,8 @@ def main():
         show('model', zero_shot)
     print(f"\n# adaptors: {list(student.model_cfg['adaptors'])}")
     if student.model_cfg.get('feature_normalizer'):
-        print('# the release whitens its final features: radio_model() applies it, an mm '
-              'backbone returns them unwhitened')
+        print('# the release whitens its features: radio_model() and the backbone above '
+              'apply it (feature_normalizer / intermediate_normalizer)')
     if student.unused_release_keys:
         print(f'# not converted, never read by the official model: '
               f'{student.unused_release_keys}')

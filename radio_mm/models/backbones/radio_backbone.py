@@ -5,6 +5,7 @@ Both students answer two questions: the OpenMMLab one (``forward`` -> tuple of N
 (``forward_radio`` -> summary tokens, one per teacher, and the final spatial tokens, which
 the adaptor heads map into each teacher's space).
 """
+import logging
 from typing import NamedTuple, Tuple
 
 import torch
@@ -115,6 +116,11 @@ class RADIOBackbone(BaseModule):
                 'model.backbone.allow_random_init=True)')
         super().init_weights()
 
+    def whiten_features(self, features):
+        """Final (B, N, C) features in the basis of the official model's output (the
+        release's feature normalizer, :class:`RADIOViT`); unchanged by default."""
+        return features
+
     def hidden_architecture(self):
         """Settings the weights cannot show (same shapes either way), compared on load with
         the ones stored in a checkpoint; none by default."""
@@ -180,7 +186,8 @@ class RADIOBackbone(BaseModule):
             radio, _ = self._forward(x, ())
             summary = summary_embedding(radio.summary, self.summary_idxs)
             if self.out_type == 'summary_avgpool':
-                summary = torch.cat([summary, radio.features.mean(1)], dim=1)
+                summary = torch.cat([summary, self.whiten_features(radio.features).mean(1)],
+                                    dim=1)
             return (summary, )
         _, maps = self._forward(x, self.out_indices)
         return tuple(maps)
@@ -264,6 +271,13 @@ def load_backbone_checkpoint(backbone, filename, prefix=None, use_ema=True):
         student = read_radio_checkpoint(filename, use_ema=use_ema)
         student.check_architecture(backbone)
         state_dict = student.backbone_state_dict()
+        normalizers = student.normalizer_state_dict()
+        if normalizers and not hasattr(backbone, 'normalizer_modes'):
+            print_log(f'{type(backbone).__name__} has no feature normalizers: the '
+                      f'{len(normalizers)} normalizer buffers of {filename!r} are not applied',
+                      logger='current', level=logging.WARNING)
+        elif normalizers:
+            state_dict.update(normalizers)
         print_log(f'{type(backbone).__name__}: loading {student.describe()}', logger='current')
     try:
         result = backbone.load_state_dict(state_dict, strict=False)
