@@ -6,6 +6,7 @@ release file (``.pth.tar``) or a radio_mm checkpoint (from
 ``tools/model_converters/radio2mm.py`` or from distillation) and returns a
 :class:`~radio_mm.models.RADIOModel` in eval mode.
 """
+import torch
 from mmengine.config import Config
 
 from radio_mm.models import official_releases
@@ -15,7 +16,7 @@ from radio_mm.registry import MODELS
 
 
 def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights_only=True,
-                use_ema=True, progress=True, deploy=False):
+                use_ema=True, progress=True, deploy=False, dtype=None):
     """Build a RADIOModel from a checkpoint file or an official release name.
 
     Args:
@@ -32,6 +33,9 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
         progress (bool): progress bar while downloading a release.
         deploy (bool): return the inference form (``switch_to_deploy()``: batch norm
             folded, position biases and encodings precomputed); it cannot be trained.
+        dtype (torch.dtype | None): the dtype the student runs in; None follows the file
+            (a release's ``args.dtype``, as hubconf: bf16 releases run in bf16), float32
+            overrides it (:meth:`RADIOModel.run_in`).
     """
     # As the official entry point: no adaptor heads unless asked for by name.
     adaptor_names = [adaptor_names] if isinstance(adaptor_names, str) else list(
@@ -50,6 +54,10 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
             cfg['backbone']['global_blocks'] = official_releases.vitdet_global_blocks(
                 checkpoint, num_layers)
     model = model_from_checkpoint(student, cfg)
+    if dtype is None and student.dtype is not None:
+        dtype = getattr(torch, student.dtype)
+    if dtype is not None and dtype != torch.float32:
+        model.run_in(dtype)
     return model.switch_to_deploy() if deploy else model
 
 

@@ -35,6 +35,7 @@ from mmengine.logging import print_log
 
 from radio_mm.registry import MODELS
 from . import official_checkpoint as official
+from .official_args import release_dtype
 
 # Where radio_mm checkpoints keep the RADIOModel config (radio2mm.py, RADIOModelMetaHook).
 META_KEY = 'radio_model'
@@ -65,6 +66,8 @@ class RADIOCheckpoint:
         (:func:`~radio_mm.models.official_checkpoint.unused_student_keys`).
     unbuildable_adaptors: adaptor name -> why radio_mm cannot build its heads; such heads
         are left out (logged) so that the student loads, and asking for one raises.
+    dtype: the dtype the official model runs the student in (a release's ``args.dtype``,
+        e.g. 'bfloat16'); None: float32.
     """
     kind: str
     model_cfg: Optional[dict]
@@ -74,6 +77,7 @@ class RADIOCheckpoint:
     teachers: Optional[list] = None
     unused_release_keys: Optional[list] = None
     unbuildable_adaptors: Optional[dict] = None
+    dtype: Optional[str] = None
 
     def describe(self):
         weights = 'EMA' if self.ema else 'raw'
@@ -121,6 +125,8 @@ class RADIOCheckpoint:
             meta['unused_release_keys'] = self.unused_release_keys
         if self.unbuildable_adaptors:
             meta['unbuildable_adaptors'] = self.unbuildable_adaptors
+        if self.dtype is not None:
+            meta['dtype'] = self.dtype
         return dict(meta=meta, state_dict=self.state_dict)
 
     def require_config(self):
@@ -213,7 +219,7 @@ def read_radio_checkpoint(checkpoint, use_ema=True, weights_only=True, source=No
     kind = 'weights' if model_cfg is None else 'distillation' if distilled else 'converted'
     return RADIOCheckpoint(kind, model_cfg, state_dict, ema or meta.get('weights') == 'ema',
                            source, meta.get('teachers'), meta.get('unused_release_keys'),
-                           meta.get('unbuildable_adaptors'))
+                           meta.get('unbuildable_adaptors'), meta.get('dtype'))
 
 
 def _read_release(checkpoint, use_ema, source):
@@ -236,7 +242,12 @@ def _read_release(checkpoint, use_ema, source):
                   f'left out: {unbuildable}', logger='current', level=logging.WARNING)
     return RADIOCheckpoint('release', cfg, state_dict, has_ema and use_ema, source,
                            [dict(t) for t in getattr(args, 'teachers', [])],
-                           official.unused_student_keys(args, weights), unbuildable or None)
+                           official.unused_student_keys(args, weights), unbuildable or None,
+                           _dtype_name(release_dtype(args)))
+
+
+def _dtype_name(dtype):
+    return None if dtype == torch.float32 else str(dtype).replace('torch.', '')
 
 
 def _chosen_weights(checkpoint, use_ema, source):

@@ -73,6 +73,19 @@ class RADIOModel(BaseModule):
         step = self.min_resolution_step
         return tuple(max(step, int(round(s / step) * step)) for s in (height, width))
 
+    def run_in(self, dtype):
+        """Run the student in ``dtype`` as the official hub model runs a release whose
+        ``args.dtype`` says so (`hubconf.py`: student and normalizers cast, the conditioner's
+        output cast; adaptor heads stay float32 and get float32 inputs). Returns self."""
+        self.backbone.to(dtype)
+        self.feature_normalizer.to(dtype)
+        if self.intermediate_normalizer is not None:
+            self.intermediate_normalizer.to(dtype)
+        conditioner = self.input_conditioner
+        if isinstance(conditioner, InputConditioner):
+            conditioner.dtype = dtype
+        return self
+
     def make_preprocessor_external(self):
         """Return the conditioner and stop normalizing inside (the caller does it now)."""
         conditioner = self.input_conditioner

@@ -267,6 +267,8 @@ def reference_tokens(release, student, images):
     patch = int((state['base_model.patch_generator.embedder.weight'].shape[1] / 3)**0.5)
     assert images.shape[-1] == images.shape[-2] == GRID * patch
     patches = F.unfold(x, patch, stride=patch).transpose(1, 2)  # (B, N, c*py*px)
+    # The conditioner's output is cast to the student's dtype (`radio/input_conditioner.py`).
+    patches = patches.to(state['base_model.patch_generator.embedder.weight'].dtype)
     tokens = patches @ state['base_model.patch_generator.embedder.weight'].T + \
         state['base_model.patch_generator.pos_embed']
     prefix = state['base_model.patch_generator.cls_token.token'].expand(len(images), -1, -1)

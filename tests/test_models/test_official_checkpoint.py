@@ -325,3 +325,31 @@ def test_scaled_ln_is_part_of_the_architecture(tmp_path):
                                                                   checkpoint=str(path))))
     with pytest.raises(ValueError, match='scaled_ln=True in the checkpoint but False'):
         plain.init_weights()
+
+
+def test_release_dtype_is_followed_with_an_override(tmp_path, images):
+    """hubconf casts the student to args.dtype (bf16 releases run in bf16); radio_mm used to
+    ignore it (1.27e-2 off)."""
+    release, student = build_release('radio_v2.5-b')
+    release['args'].dtype = torch.bfloat16
+    path = tmp_path / 'bf16.pth.tar'
+    torch.save(release, path)
+    model = radio_model(str(path), adaptor_names=['clip'])
+    with torch.no_grad():
+        ours = model(images)
+        full = radio_model(str(path), adaptor_names=['clip'], dtype=torch.float32)(images)
+    assert ours['backbone'].features.dtype == torch.bfloat16
+    assert ours['clip'].features.dtype == torch.float32  # heads stay float32
+    # The reference, run in bf16 the same way: student, normalizer and conditioned input.
+    low = dict(release, state_dict={
+        k: v if k.startswith(('input_conditioner.', '_heads.', '_feature_projections.'))
+        else v.to(torch.bfloat16) for k, v in release['state_dict'].items()})
+    with torch.no_grad():
+        exact = reference_forward(release, student, images)
+        reference = reference_forward(low, student.to(torch.bfloat16), images)
+    error = ((ours['backbone'].features.float() - reference['backbone'][1].float()).abs().max()
+             / reference['backbone'][1].float().abs().max())
+    assert error <= 2e-2
+    assert full['backbone'].features.dtype == torch.float32
+    assert_close(full['backbone'].features, exact['backbone'][1])
+    assert read_radio_checkpoint(str(path)).to_checkpoint()['meta']['dtype'] == 'bfloat16'

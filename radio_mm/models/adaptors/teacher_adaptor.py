@@ -75,10 +75,13 @@ class TeacherAdaptor(nn.Module):
         ``standardized``: with PHI-S, the features as trained (standardized space, what the
         distillation loss compares) instead of the teacher's.
         """
+        # Heads run in their own dtype, whatever the student's (`radio/adaptor_generic.py`
+        # casts the input to the first parameter's dtype).
+        dtype = next(self.feature_mlp.parameters()).dtype
         summary = None
         if self.summary_mlp is not None:
-            summary = self.summary_mlp(radio_features.summary[:, self.summary_slot])
-        features = self.feature_mlp(radio_features.features, radio_features.hw)
+            summary = self.summary_mlp(radio_features.summary[:, self.summary_slot].to(dtype))
+        features = self.feature_mlp(radio_features.features.to(dtype), radio_features.hw)
         if self.phi_s is not None and not standardized:
             features = self.phi_s.unstandardize(features)
         return RadioOutput(summary, features)
