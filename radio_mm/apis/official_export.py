@@ -98,8 +98,8 @@ def _teachers(model):
                      key=lambda n: adaptors[n].summary_slot)
     ordered += [n for n, a in adaptors.items() if a.summary_mlp is None]
     num_summary = getattr(model.backbone, 'num_summary_tokens', 1)
-    backbone_summary = list(model.summary_idxs if model.summary_idxs is not None
-                            else range(num_summary))
+    backbone_summary = [int(i) for i in (model.summary_idxs if model.summary_idxs is not None
+                                         else range(num_summary))]
     per_teacher = isinstance(model.backbone, RADIOViT) and num_summary > 1
     if per_teacher and (not ordered or max(backbone_summary) >= len(ordered)):
         raise ValueError(

@@ -16,7 +16,7 @@ from radio_mm.registry import MODELS
 
 
 def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights_only=True,
-                use_ema=True, progress=True, deploy=False, dtype=None):
+                use_ema=True, progress=True, deploy=False, dtype=None, vitdet_padding=False):
     """Build a RADIOModel from a checkpoint file or an official release name.
 
     Args:
@@ -25,7 +25,11 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
             :data:`~radio_mm.models.official_releases.RELEASES` (a file of that name wins,
             as in hubconf).
         adaptor_names (str | list[str] | None): adaptor heads to attach ('clip', 'sam'...).
-        vitdet_window_size (int | None): ViTDet windowed attention (ViT students only).
+        vitdet_window_size (int | None): ViTDet windowed attention (ViT students only);
+            inputs must then be multiples of ``patch_size * vitdet_window_size``
+            (``min_resolution_step``), as officially.
+        vitdet_padding (bool): with windows, accept any multiple of the patch size instead
+            (windowed blocks zero-pad the grid, as ViTDet does; radio_mm's extension).
         weights_only (bool): unpickle only tensors and allow-listed classes (safe default);
             set False only for a file you trust whose ``args`` hold other objects.
         use_ema (bool): the EMA weights when the file has them (releases'
@@ -44,6 +48,11 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
     student = read_radio_checkpoint(path, use_ema, weights_only).with_adaptors(
         adaptor_names)
     cfg = Config(dict(model=student.model_cfg)).model.to_dict()
+    cfg['window_padding'] = vitdet_padding
+    if path != checkpoint:  # a release name: its resolutions (hubconf: None for files)
+        release = official_releases.RELEASES[checkpoint]
+        cfg.update(preferred_resolution=release.preferred_resolution,
+                   max_resolution=release.max_resolution)
     if vitdet_window_size is not None:
         if cfg['backbone']['type'] != 'RADIOViT':
             raise ValueError('vitdet_window_size applies to ViT students only, this checkpoint '

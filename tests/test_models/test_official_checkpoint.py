@@ -308,7 +308,8 @@ def test_students_radio_mm_does_not_build_are_refused_by_name(tmp_path):
     state.update({k: v for k, v in release['state_dict_ema'].items()
                   if k.startswith('base_model.patch_generator')})
     release = dict(args=release['args'], state_dict=state)
-    release['args'].model, release['args'].spectral_reparam = 'vit_giant_patch14_reg4_dinov2', False
+    release['args'].model = 'vit_giant_patch14_reg4_dinov2'
+    release['args'].spectral_reparam = False
     release['args'].model_kwargs = dict(embed_dim=32, depth=1, num_heads=2)
     torch.save(release, path)
     with pytest.raises(ValueError, match='vit_giant_patch14_reg4_dinov2.*SwiGLU'):

@@ -3,5 +3,6 @@ from .adaptor_mlp import (MLP_VERSIONS, AdaptorMLP, AdaptorMLPv1, adaptor_mlp_fr
 from .attn_fd_head import FEATURE_HEAD_VERSIONS, AttnFDHead
 from .teacher_adaptor import RadioOutput, TeacherAdaptor
 
-__all__ = ['AdaptorMLP', 'AttnFDHead', 'FEATURE_HEAD_VERSIONS', 'AdaptorMLPv1', 'MLP_VERSIONS', 'TeacherAdaptor', 'RadioOutput',
+__all__ = ['AdaptorMLP', 'AttnFDHead', 'FEATURE_HEAD_VERSIONS', 'AdaptorMLPv1', 'MLP_VERSIONS',
+           'TeacherAdaptor', 'RadioOutput',
            'adaptor_mlp_from_state_dict', 'mlp_version_of']

@@ -103,8 +103,8 @@ class RADIOViT(RADIOBackbone):
 
     def __init__(self, arch='b', patch_size=16, cpe_max_size=2048, num_summary_tokens=3,
                  register_multiple=None, num_registers=None, qkv_bias=True, init_values=None,
-                 mlp_norm=False, scaled_ln=False, drop_path_rate=0.0, final_norm=False, window_size=None,
-                 global_blocks=None, cpe_train_crop=True, pos_dropout=0.0,
+                 mlp_norm=False, scaled_ln=False, drop_path_rate=0.0, final_norm=False,
+                 window_size=None, global_blocks=None, cpe_train_crop=True, pos_dropout=0.0,
                  feature_normalizer=None, intermediate_normalizer=None, **kwargs):
         if window_size is not None and (isinstance(window_size, bool)
                                         or not isinstance(window_size, int) or window_size < 1):
