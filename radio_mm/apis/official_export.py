@@ -24,6 +24,7 @@ from argparse import Namespace
 
 import torch
 
+from radio_mm.models.adaptors import AttnFDHead
 from radio_mm.models.backbones.radio_vit import RADIOViT
 from radio_mm.models.radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
 from .radio_model import model_from_checkpoint
@@ -114,6 +115,9 @@ def _teachers(model):
             use_summary=i in backbone_summary if per_teacher else adaptor.summary_mlp is not None,
             token_slot=adaptor.summary_slot if per_teacher else 0,
             fd_upsample_factor=adaptor.upsample_factor))
+        if isinstance(adaptor.feature_mlp, AttnFDHead):
+            # `radio/adaptor_generic.py` builds an AttnFDHead for this version only.
+            teachers[-1]['spatial_mlp_version'] = 'attn'
     if not per_teacher and backbone_summary != [0]:
         raise ValueError(f'a one-token student must use summary token 0, not {backbone_summary}')
     return teachers, per_teacher
