@@ -29,6 +29,7 @@ from radio_mm.formats.official_checkpoint import (ADAPTOR_KEY_MAP, RELEASE_KEY_M
                                                   VIT_SIZE_NAMES)
 from radio_mm.formats.radio_checkpoint import (META_KEY, load_checkpoint_file,
                                                read_radio_checkpoint)
+from radio_mm.models.adaptors import AttnFDHead
 from radio_mm.models.backbones.radio_vit import RADIOViT
 from .radio_model import model_from_checkpoint
 
@@ -87,8 +88,8 @@ def _teachers(model):
                      key=lambda n: adaptors[n].summary_slot)
     ordered += [n for n, a in adaptors.items() if a.summary_mlp is None]
     num_summary = getattr(model.backbone, 'num_summary_tokens', 1)
-    backbone_summary = list(model.summary_idxs if model.summary_idxs is not None
-                            else range(num_summary))
+    backbone_summary = [int(i) for i in (model.summary_idxs if model.summary_idxs is not None
+                                         else range(num_summary))]
     per_teacher = isinstance(model.backbone, RADIOViT) and num_summary > 1
     if per_teacher and (not ordered or max(backbone_summary) >= len(ordered)):
         raise ValueError(
@@ -103,6 +104,9 @@ def _teachers(model):
             use_summary=i in backbone_summary if per_teacher else adaptor.summary_mlp is not None,
             token_slot=adaptor.summary_slot if per_teacher else 0,
             fd_upsample_factor=adaptor.upsample_factor))
+        if isinstance(adaptor.feature_mlp, AttnFDHead):
+            # `radio/adaptor_generic.py` builds an AttnFDHead for this version only.
+            teachers[-1]['spatial_mlp_version'] = 'attn'
     if not per_teacher and backbone_summary != [0]:
         raise ValueError(f'a one-token student must use summary token 0, not {backbone_summary}')
     return teachers, per_teacher

@@ -6,6 +6,7 @@ release file (``.pth.tar``) or a radio_mm checkpoint (from
 ``tools/model_converters/radio2mm.py`` or from distillation) and returns a
 :class:`~radio_mm.models.RADIOModel` in eval mode.
 """
+import torch
 from mmengine.config import Config
 
 from radio_mm.formats import official_releases
@@ -15,7 +16,7 @@ from radio_mm.registry import MODELS
 
 
 def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights_only=True,
-                use_ema=True, progress=True, deploy=False):
+                use_ema=True, progress=True, deploy=False, dtype=None, vitdet_padding=False):
     """Build a RADIOModel from a checkpoint file or an official release name.
 
     Args:
@@ -24,7 +25,11 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
             :data:`~radio_mm.formats.official_releases.RELEASES` (a file of that name wins,
             as in hubconf).
         adaptor_names (str | list[str] | None): adaptor heads to attach ('clip', 'sam'...).
-        vitdet_window_size (int | None): ViTDet windowed attention (ViT students only).
+        vitdet_window_size (int | None): ViTDet windowed attention (ViT students only);
+            inputs must then be multiples of ``patch_size * vitdet_window_size``
+            (``min_resolution_step``), as officially.
+        vitdet_padding (bool): with windows, accept any multiple of the patch size instead
+            (windowed blocks zero-pad the grid, as ViTDet does; radio_mm's extension).
         weights_only (bool): unpickle only tensors and allow-listed classes (safe default);
             set False only for a file you trust whose ``args`` hold other objects.
         use_ema (bool): the EMA weights when the file has them (releases'
@@ -32,6 +37,9 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
         progress (bool): progress bar while downloading a release.
         deploy (bool): return the inference form (``switch_to_deploy()``: batch norm
             folded, position biases and encodings precomputed); it cannot be trained.
+        dtype (torch.dtype | None): the dtype the student runs in; None follows the file
+            (a release's ``args.dtype``, as hubconf: bf16 releases run in bf16), float32
+            overrides it (:meth:`RADIOModel.run_in`).
     """
     # As the official entry point: no adaptor heads unless asked for by name.
     adaptor_names = [adaptor_names] if isinstance(adaptor_names, str) else list(
@@ -40,6 +48,11 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
     student = read_radio_checkpoint(path, use_ema, weights_only).with_adaptors(
         adaptor_names)
     cfg = Config(dict(model=student.model_cfg)).model.to_dict()
+    cfg['window_padding'] = vitdet_padding
+    if path != checkpoint:  # a release name: its resolutions (hubconf: None for files)
+        release = official_releases.RELEASES[checkpoint]
+        cfg.update(preferred_resolution=release.preferred_resolution,
+                   max_resolution=release.max_resolution)
     if vitdet_window_size is not None:
         if cfg['backbone']['type'] != 'RADIOViT':
             raise ValueError('vitdet_window_size applies to ViT students only, this checkpoint '
@@ -50,6 +63,10 @@ def radio_model(checkpoint, adaptor_names=None, vitdet_window_size=None, weights
             cfg['backbone']['global_blocks'] = official_releases.vitdet_global_blocks(
                 checkpoint, num_layers)
     model = model_from_checkpoint(student, cfg)
+    if dtype is None and student.dtype is not None:
+        dtype = getattr(torch, student.dtype)
+    if dtype is not None and dtype != torch.float32:
+        model.run_in(dtype)
     return model.switch_to_deploy() if deploy else model
 
 

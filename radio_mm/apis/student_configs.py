@@ -9,6 +9,7 @@ heads. Writing them out from the file is how configs and checkpoints stay in ste
 import copy
 
 from radio_mm.models.adaptors import MLP_VERSIONS
+from radio_mm.models.classifiers.clip_text_classifier import SIGLIP2_TEXT_MODELS
 from radio_mm.models.input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from radio_mm.formats.official_checkpoint import data_preprocessor_stats
 from radio_mm.formats.radio_checkpoint import meta_backbone
@@ -19,13 +20,14 @@ _RUN_OPTIONS = ('drop_path_rate', 'pos_dropout', 'with_cp', 'init_cfg', 'frozen'
                 'frozen_stages', 'out_indices', 'out_type', 'summary_idxs')
 
 
-def student_configs(model_cfg, checkpoint):
+def student_configs(model_cfg, checkpoint, teachers=None):
     """RADIOModel config + file -> dict of mm config pieces.
 
     Keys: ``backbone`` (with ``init_cfg`` Pretrained), ``data_preprocessor`` (0-255
     images), ``summary_idxs``, ``knn`` (RADIOFeatureExtractor), ``linear_probe`` (frozen
     backbone on the summary tokens + ``LinearClsHead`` input width) and ``zero_shot``
-    (adaptor name -> RADIOCLIPZeroShot settings, for each adaptor with a summary head).
+    (adaptor name -> RADIOCLIPZeroShot settings, for each CLIP or SigLIP adaptor with a
+    summary head; ``teachers``, the release's ``args.teachers``, name SigLIP2 towers).
     """
     backbone = {k: v for k, v in copy.deepcopy(model_cfg['backbone']).items()
                 if k not in _RUN_OPTIONS}
@@ -40,8 +42,14 @@ def student_configs(model_cfg, checkpoint):
                  init_cfg=pretrained)
     if backbone['type'] == 'RADIOViT':
         probe['cpe_train_crop'] = False  # a frozen probe sees features as at test time
+    dense = dict(backbone, init_cfg=pretrained)
+    if backbone['type'] == 'RADIOViT':
+        # Explicit, so that the config says what its heads see: the release's whitening,
+        # as the official model outputs (radio_mm/models/backbones/backbone_normalizers.py).
+        dense.update(feature_normalizer=bool(model_cfg.get('feature_normalizer')),
+                     intermediate_normalizer=model_cfg.get('intermediate_normalizer') or False)
     return dict(
-        backbone=dict(backbone, init_cfg=pretrained),
+        backbone=dense,
         # RADIOModel's defaults when a run's config left the statistics out.
         data_preprocessor=dict(data_preprocessor_stats(dict(
             dict(mean=OPENAI_CLIP_MEAN, std=OPENAI_CLIP_STD), **model_cfg)), bgr_to_rgb=True),
@@ -50,8 +58,19 @@ def student_configs(model_cfg, checkpoint):
         linear_probe=dict(backbone=probe, head_in_channels=num_summary * built.embed_dims),
         summary_heads=heads,
         zero_shot={name: dict(type='RADIOCLIPZeroShot', summary_head=head['summary_head'],
-                              adaptor_name=name, summary_slot=head['summary_slot'])
-                   for name, head in heads.items() if 'clip' in name})
+                              adaptor_name=name, summary_slot=head['summary_slot'],
+                              **_text_encoder(name, teachers))
+                   for name, head in heads.items() if 'clip' in name or 'siglip' in name})
+
+
+def _text_encoder(name, teachers):
+    """The text tower of a SigLIP2 adaptor: its teacher's ``model``, else C-RADIOv4's
+    SigLIP2-g; CLIP adaptors keep RADIOCLIPZeroShot's default (DFN CLIP)."""
+    if 'siglip' not in name:
+        return {}
+    teacher = next((t for t in teachers or [] if t.get('name') == name), {})
+    model = SIGLIP2_TEXT_MODELS[teacher.get('model', 'siglip2-g-384')]
+    return dict(text_encoder=dict(model_name=model, pretrained=None, tokenizer=None))
 
 
 def _summary_head(adaptor):

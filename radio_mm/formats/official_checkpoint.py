@@ -29,6 +29,7 @@ from radio_mm.models.adaptors import adaptor_mlp_from_state_dict, mlp_version_of
 from radio_mm.models.backbones.radio_vit import ARCH_ALIASES, ARCH_SETTINGS, RADIOViT
 from radio_mm.models.input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from .eradio_release import eradio_cfg_from_official
+from .official_args import check_release_args
 
 # Heads of the released students by width (RADIOViT's sizes, and timm's ViT-g/14 1408 and
 # ViT-bigG 1664, which no preset has), then by timm size name (`vit_<size>_patch..`);
@@ -37,7 +38,8 @@ _HEADS_BY_WIDTH = {**{s['embed_dims']: s['num_heads'] for s in ARCH_SETTINGS.val
                    1408: 16, 1664: 16}
 _HEADS_BY_SIZE = {name: RADIOViT.arch_settings(name)['num_heads']
                   for name in [*ARCH_SETTINGS, *ARCH_ALIASES]}
-_VIT_NAME = re.compile(r'vit_(?P<size>[A-Za-z0-9]+)_patch(?P<patch>\d+)')
+# `vit_so400m_v2_patch16_224` (`radio/extra_timm_models.py`) puts a version before the patch.
+_VIT_NAME = re.compile(r'vit_(?P<size>[A-Za-z0-9]+)(_v\d+)?_patch(?P<patch>\d+)')
 # (embed_dims, num_layers, num_heads) -> timm's size name (`vit_<name>_patch16_224`); mm2radio
 # writes other shapes as 'base' with every width in model_kwargs.
 VIT_SIZE_NAMES = {(s['embed_dims'], s['num_layers'], s['num_heads']): name
@@ -120,13 +122,17 @@ def check_release_keys(state_dict):
                        f'groups: {list(RELEASE_PREFIXES)}. Please report this release.')
 
 
-def backbone_cfg_from_checkpoint(args, state_dict):
-    """The radio_mm backbone config that reproduces ``args.model`` with these weights."""
+def backbone_cfg_from_checkpoint(args, state_dict, ema=True):
+    """The radio_mm backbone config that reproduces ``args.model`` with these weights
+    (``ema``: they are the release's ``state_dict_ema``); ``args`` values radio_mm does not
+    build raise (:mod:`.official_args`)."""
     model = args.model
     kwargs = dict(getattr(args, 'model_kwargs', None) or {})
     base = _strip(state_dict, 'base_model.')
     if 'eradio' in model or 'fastervit' in model:
+        check_release_args(args, ema=ema)
         return eradio_cfg_from_official(model, kwargs, base)
+    check_release_args(args, kwargs, ema)
     match = _VIT_NAME.match(model)
     if match is None or 'patch_generator.pos_embed' not in base:
         raise ValueError(f'unsupported RADIO student {model!r}: radio_mm converts CPE ViTs '
@@ -135,6 +141,12 @@ def backbone_cfg_from_checkpoint(args, state_dict):
     embed_dims = base['patch_generator.pos_embed'].shape[-1]
     num_layers = 1 + max(int(k.split('.')[1]) for k in base if k.startswith('blocks.'))
     hidden = base['blocks.0.mlp.fc1.weight'].shape[0]
+    if 'blocks.0.mlp.fc2.weight' not in base or \
+            base['blocks.0.mlp.fc2.weight'].shape[1] != hidden:
+        # timm's DINOv2 giants (`vit_giant_patch14_reg4_dinov2`) pack SwiGLU's two inputs
+        # into fc1 (SwiGLUPacked); RADIOViT's MLP is fc1 -> GELU -> fc2.
+        raise ValueError(f'unsupported RADIO student {model!r}: its MLP is a gated (SwiGLU) '
+                         'one, which RADIOViT does not build. Please report this release.')
     patch_size = int(round((base['patch_generator.embedder.weight'].shape[1] / 3)**0.5))
     num_heads = kwargs.get('num_heads') or _HEADS_BY_WIDTH.get(embed_dims) or \
         _HEADS_BY_SIZE.get(match['size'])
@@ -157,7 +169,8 @@ def backbone_cfg_from_checkpoint(args, state_dict):
         # The value is overwritten by the weights; it only switches LayerScale on.
         init_values=1e-5 if layer_scale else None,
         mlp_norm='blocks.0.mlp.norm.weight' in base,
-        final_norm=bool(getattr(args, 'model_norm', False)))
+        final_norm=bool(getattr(args, 'model_norm', False)),
+        **(dict(scaled_ln=True) if kwargs.get('scaled_ln') else {}))
 
 
 def _mlp_ratio(embed_dims, hidden):
@@ -168,8 +181,13 @@ def _mlp_ratio(embed_dims, hidden):
     return ratio
 
 
-def adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names=None):
-    """Adaptor name -> TeacherAdaptor config inferred from the head weights."""
+def adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names=None, unbuildable=None):
+    """Adaptor name -> TeacherAdaptor config inferred from the head weights.
+
+    ``unbuildable`` (dict, filled in): with ``adaptor_names=None``, a head radio_mm cannot
+    build is recorded there (name -> reason) and left out instead of failing the whole
+    release, so that its student still loads; heads asked for by name always raise.
+    """
     slots, _ = summary_slots(args)
     teachers = _first_teachers(args)
     names = list(teachers) if adaptor_names is None else list(adaptor_names)
@@ -177,35 +195,67 @@ def adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names=None):
     for name in names:
         if name not in teachers:
             raise ValueError(f'unknown adaptor {name!r}; this checkpoint has {list(teachers)}')
-        feature = _adaptor_state(state_dict, '_feature_projections', name, teachers[name][0])
-        if not feature:
+        try:
+            cfg = _adaptor_cfg(args, state_dict, name, teachers[name], slots[name])
+        except (KeyError, ValueError) as error:
+            if adaptor_names is not None or unbuildable is None:
+                raise
+            unbuildable[name] = str(error)
+            continue
+        if cfg is None:
             if adaptor_names is None:
                 continue  # a teacher without heads in this release
             raise KeyError(f'checkpoint has no feature head for adaptor {name!r}')
-        summary = _adaptor_state(state_dict, '_heads', name, teachers[name][0])
-        upsample = int(teachers[name][1].get('fd_upsample_factor') or 1)
-        feature_mlp = adaptor_mlp_from_state_dict(feature, upsample)
-        summary_mlp = adaptor_mlp_from_state_dict(summary) if summary else None
-        cfgs[name] = dict(
-            in_dims=feature_mlp.fc1.in_features,
-            feature_dims=feature_mlp.out_dims,
-            summary_dims=None if summary_mlp is None else summary_mlp.out_dims,
-            hidden_dims=feature_mlp.fc1.out_features,
-            num_inner=_num_inner(feature_mlp),
-            summary_slot=slots[name],
-            upsample_factor=feature_mlp.upsample_factor,
-            pre_norm=not isinstance(getattr(feature_mlp, 'pre_norm', None),
-                                    (torch.nn.Identity, type(None))),
-            mlp_version=mlp_version_of(feature))
-        if summary_mlp is not None:
-            cfgs[name].update(summary_hidden_dims=summary_mlp.fc1.out_features,
-                              summary_num_inner=_num_inner(summary_mlp),
-                              summary_mlp_version=mlp_version_of(summary))
+        cfgs[name] = cfg
     return cfgs
 
 
+def _adaptor_cfg(args, state_dict, name, position_and_teacher, slot):
+    """One TeacherAdaptor config (None: the release has no heads for this teacher)."""
+    index, teacher = position_and_teacher
+    feature = _adaptor_state(state_dict, '_feature_projections', name, index)
+    if not feature:
+        return None
+    summary = _adaptor_state(state_dict, '_heads', name, index)
+    upsample = int(teacher.get('fd_upsample_factor') or 1)
+    feature_version = mlp_version_of(feature)
+    # `radio/adaptor_generic.py` GenericAdaptor: the teacher's `spatial_mlp_version`, else
+    # args.spatial_mlp_version, else the summary version, picks the feature head.
+    declared = (teacher.get('spatial_mlp_version') or getattr(args, 'spatial_mlp_version', None)
+                or teacher.get('mlp_version') or getattr(args, 'mlp_version', None))
+    if declared and declared != feature_version:
+        raise ValueError(f'adaptor {name!r}: the release declares a {declared!r} feature head '
+                         f'but its weights are a {feature_version!r} one')
+    feature_mlp = adaptor_mlp_from_state_dict(feature, upsample)
+    summary_mlp = adaptor_mlp_from_state_dict(summary) if summary else None
+    if summary_mlp is not None and mlp_version_of(summary) == 'attn':
+        raise ValueError(f"adaptor {name!r}: an 'attn' summary head (official summary heads "
+                         "are 'v1' or 'v2' MLPs)")
+    summary_version = None if summary_mlp is None else mlp_version_of(summary)
+    cfg = dict(
+        in_dims=feature_mlp.fc1.in_features,
+        feature_dims=feature_mlp.out_dims,
+        summary_dims=None if summary_mlp is None else summary_mlp.out_dims,
+        hidden_dims=feature_mlp.fc1.out_features,
+        num_inner=_num_inner(feature_mlp),
+        summary_slot=slot,
+        upsample_factor=feature_mlp.upsample_factor,
+        pre_norm=not isinstance(getattr(feature_mlp, 'pre_norm', None),
+                                (torch.nn.Identity, type(None))),
+        mlp_version=summary_version or feature_version)
+    if feature_version == 'attn':
+        cfg.update(feature_mlp_version='attn', num_inner=0)
+    if summary_mlp is not None:
+        cfg.update(summary_hidden_dims=summary_mlp.fc1.out_features,
+                   summary_num_inner=_num_inner(summary_mlp),
+                   summary_mlp_version=summary_version)
+    return cfg
+
+
 def _num_inner(mlp):
-    return len(mlp.blocks) if hasattr(mlp, 'blocks') else len(mlp.inner) // 3
+    if hasattr(mlp, 'inner'):  # 'v1'
+        return len(mlp.inner) // 3
+    return len(getattr(mlp, 'mlp', mlp).blocks)  # 'v2', or the MLP of an 'attn' head
 
 
 def _first_teachers(args):
@@ -248,19 +298,24 @@ def convert_official_state_dict(args, state_dict, adaptor_names=None):
             if key.startswith(official):
                 converted[ours + key[len(official):]] = value
     teachers = _first_teachers(args)
-    names = adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names)
+    names = adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names, unbuildable={})
     for name in names:
         for target, kind in ADAPTOR_KEY_MAP:
             for key, value in _adaptor_state(state_dict, kind, name, teachers[name][0]).items():
+                # The blocks of an 'attn' head are timm's (LayerScale `gamma`); accept the
+                # students' `grandma` rename too.
+                key = re.sub(r'\.(ls[12])\.grandma$', r'.\1.gamma', key)
                 converted[f'adaptors.{name}.{target}.{key}'] = value
     return converted
 
 
-def radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names=None):
-    """Full :class:`RADIOModel` config for an official checkpoint."""
+def radio_model_cfg_from_checkpoint(args, state_dict, adaptor_names=None, unbuildable=None,
+                                    ema=True):
+    """Full :class:`RADIOModel` config for an official checkpoint (``unbuildable``: see
+    :func:`adaptor_cfgs_from_checkpoint`)."""
     _, summary_idxs = summary_slots(args)
-    backbone = backbone_cfg_from_checkpoint(args, state_dict)
-    adaptors = adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names)
+    backbone = backbone_cfg_from_checkpoint(args, state_dict, ema)
+    adaptors = adaptor_cfgs_from_checkpoint(args, state_dict, adaptor_names, unbuildable)
     if backbone['type'] != 'RADIOViT':
         summary_idxs = None  # E-RADIO pools one summary, which every adaptor reads
         for cfg in adaptors.values():

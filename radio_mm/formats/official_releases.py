@@ -4,8 +4,8 @@
 version='c-radio_v4-h')`` does: the file is read from the torch hub checkpoint cache
 (``torch.hub.get_dir()/checkpoints/<file name of the URL>``, where
 ``torch.hub.load_state_dict_from_url`` keeps it) and downloaded there from the release URL
-when missing. Names, URLs and ViTDet layouts: NVlabs/RADIO `radio/common.py` ``RESOURCE_MAP``
-(commit c0f3701), which has no aliases; its ``DEFAULT_VERSION`` is ``c-radio_v4-h``.
+when missing. Names, URLs, resolutions and ViTDet layouts: NVlabs/RADIO `radio/common.py`
+``RESOURCE_MAP`` (commit c0f3701), which has no aliases; its ``DEFAULT_VERSION`` is ``c-radio_v4-h``.
 """
 import os
 import os.path as osp
@@ -24,6 +24,7 @@ class Release(NamedTuple):
 
     url: where NVIDIA serves the ``.pth.tar``.
     patch_size, max_resolution: pixels (official ``RadioResource``).
+    preferred_resolution: (height, width) pixels the release was evaluated at.
     supports_vitdet: whether the release may run with ViTDet windows.
     vitdet_num_windowed / vitdet_num_global: the windowed-block layout the release was
         evaluated with (one of them set, or neither: 4 global blocks).
@@ -31,6 +32,7 @@ class Release(NamedTuple):
     url: str
     patch_size: int = 16
     max_resolution: int = 2048
+    preferred_resolution: tuple = (768, 768)
     supports_vitdet: bool = True
     vitdet_num_windowed: Optional[int] = None
     vitdet_num_global: Optional[int] = None
@@ -46,14 +48,16 @@ RELEASES = {
     'radio_v2.5-h-norm': Release(
         f'{_HF}/RADIO/resolve/main/radio_v2.5-h-norm.pth.tar?download=true', vitdet_num_global=4),
     'radio_v2.5-g': Release(f'{_HF}/RADIO/resolve/main/radio_v2.5-g.pth.tar?download=true',
-                            patch_size=14, max_resolution=1792, vitdet_num_global=8),
+                            patch_size=14, max_resolution=1792, vitdet_num_global=8,
+                            preferred_resolution=(896, 896)),
     'radio_v2.1': Release(f'{_HF}/RADIO/resolve/main/radio_v2.1_bf16.pth.tar?download=true',
-                          vitdet_num_windowed=5),
+                          vitdet_num_windowed=5, preferred_resolution=(432, 432)),
     'radio_v2': Release(f'{_HF}/RADIO/resolve/main/radio_v2.pth.tar?download=true',
-                        vitdet_num_windowed=5),
+                        vitdet_num_windowed=5, preferred_resolution=(432, 432)),
     'radio_v1': Release(f'{_HF}/RADIO/resolve/main/radio_v1.pth.tar?download=true',
-                        patch_size=14, max_resolution=1050),
-    'e-radio_v2': Release(f'{_HF}/RADIO/resolve/main/eradio_v2.pth.tar?download=true'),
+                        patch_size=14, max_resolution=1050, preferred_resolution=(378, 378)),
+    'e-radio_v2': Release(f'{_HF}/RADIO/resolve/main/eradio_v2.pth.tar?download=true',
+                          preferred_resolution=(512, 512)),
     # C-RADIO releases are under their own license terms (NVlabs/RADIO README).
     'c-radio_v2-g': Release(f'{_HF}/C-RADIOv2-g/resolve/main/c-radio_v2-g_half.pth.tar',
                             vitdet_num_global=8),
@@ -61,20 +65,22 @@ RELEASES = {
                                 vitdet_num_global=8),
     'c-radio_v3-b': Release(
         f'{_HF}/C-RADIOv3-B/resolve/main/c-radio_v3-b_half.pth.tar?download=true',
-        supports_vitdet=False),
+        supports_vitdet=False, preferred_resolution=(512, 512)),
     'c-radio_v3-l': Release(
         f'{_HF}/C-RADIOv3-L/resolve/main/c-radio-v3_l_half.pth.tar?download=true',
-        supports_vitdet=False),
+        supports_vitdet=False, preferred_resolution=(512, 512)),
     'c-radio_v3-h': Release(
         f'{_HF}/C-RADIOv3-H/resolve/main/c-radio_v3-h_half.pth.tar?download=true',
-        supports_vitdet=False),
+        supports_vitdet=False, preferred_resolution=(512, 512)),
     'c-radio_v3-g': Release(
         f'{_HF}/C-RADIOv3-g/resolve/main/c-radio_v3-g_half.pth.tar?download=true',
-        supports_vitdet=False),
+        supports_vitdet=False, preferred_resolution=(512, 512)),
     'c-radio_v4-so400m': Release(
-        f'{_HF}/C-RADIOv4-SO400M/resolve/main/c-radio_v4-so400m_half.pth.tar?download=true'),
+        f'{_HF}/C-RADIOv4-SO400M/resolve/main/c-radio_v4-so400m_half.pth.tar?download=true',
+        preferred_resolution=(512, 512)),
     'c-radio_v4-h': Release(
-        f'{_HF}/C-RADIOv4-H/resolve/main/c-radio_v4-h_half.pth.tar?download=true'),
+        f'{_HF}/C-RADIOv4-H/resolve/main/c-radio_v4-h_half.pth.tar?download=true',
+        preferred_resolution=(512, 512)),
 }
 DEFAULT_RELEASE = 'c-radio_v4-h'
 

@@ -36,6 +36,7 @@ import radio_mm.formats.official_checkpoint as official
 from radio_mm.models.backbones.radio_backbone import BACKBONE_CHECKPOINT_LOADER
 from radio_mm.registry import FUNCTIONS, MODELS
 from radio_mm.utils.torch_files import load_torch_file
+from .official_args import release_dtype
 
 # Where radio_mm checkpoints keep the RADIOModel config (radio2mm.py, RADIOModelMetaHook).
 META_KEY = 'radio_model'
@@ -66,6 +67,10 @@ class RADIOCheckpoint:
     teachers: the release's ``args.teachers`` (releases and files converted from them).
     unused_release_keys: release keys the official model never reads, hence not converted
         (:func:`~radio_mm.formats.official_checkpoint.unused_student_keys`).
+    unbuildable_adaptors: adaptor name -> why radio_mm cannot build its heads; such heads
+        are left out (logged) so that the student loads, and asking for one raises.
+    dtype: the dtype the official model runs the student in (a release's ``args.dtype``,
+        e.g. 'bfloat16'); None: float32.
     """
     kind: str
     model_cfg: Optional[dict]
@@ -74,6 +79,8 @@ class RADIOCheckpoint:
     source: str
     teachers: Optional[list] = None
     unused_release_keys: Optional[list] = None
+    unbuildable_adaptors: Optional[dict] = None
+    dtype: Optional[str] = None
 
     def describe(self):
         weights = 'EMA' if self.ema else 'raw'
@@ -83,10 +90,21 @@ class RADIOCheckpoint:
         return {k[len('backbone.'):]: v for k, v in self.state_dict.items()
                 if k.startswith('backbone.')}
 
+    def normalizer_state_dict(self):
+        """The release's feature normalizers (``feature_normalizer.*``,
+        ``intermediate_normalizer.*``), which an mm backbone applies itself."""
+        return {k: v for k, v in self.state_dict.items()
+                if k.startswith(('feature_normalizer.', 'intermediate_normalizer.'))}
+
     def with_adaptors(self, names):
         """Keep the adaptors ``names`` (config and weights) and drop the others."""
         self.require_config()
         known = self.model_cfg.get('adaptors') or {}
+        broken = {name: why for name, why in (self.unbuildable_adaptors or {}).items()
+                  if name in names}
+        if broken:
+            raise ValueError(f'{self.source!r}: radio_mm cannot build adaptor '
+                             + '; '.join(f'{name!r} ({why})' for name, why in broken.items()))
         unknown = sorted(set(names) - set(known))
         if unknown:
             raise ValueError(f"unknown adaptor {', '.join(map(repr, unknown))}; "
@@ -108,6 +126,10 @@ class RADIOCheckpoint:
             meta['teachers'] = self.teachers
         if self.unused_release_keys is not None:
             meta['unused_release_keys'] = self.unused_release_keys
+        if self.unbuildable_adaptors:
+            meta['unbuildable_adaptors'] = self.unbuildable_adaptors
+        if self.dtype is not None:
+            meta['dtype'] = self.dtype
         return dict(meta=meta, state_dict=self.state_dict)
 
     def require_config(self):
@@ -195,7 +217,8 @@ def read_radio_checkpoint(checkpoint, use_ema=True, weights_only=True, source=No
     state_dict = radio_model_weights(state_dict, source, model_cfg)
     kind = 'weights' if model_cfg is None else 'distillation' if distilled else 'converted'
     return RADIOCheckpoint(kind, model_cfg, state_dict, ema or meta.get('weights') == 'ema',
-                           source, meta.get('teachers'), meta.get('unused_release_keys'))
+                           source, meta.get('teachers'), meta.get('unused_release_keys'),
+                           meta.get('unbuildable_adaptors'), meta.get('dtype'))
 
 
 def _read_release(checkpoint, use_ema, source):
@@ -208,11 +231,22 @@ def _read_release(checkpoint, use_ema, source):
             raise ValueError(f'{source!r} holds only EMA weights (state_dict_ema); use_ema=False '
                              'has no raw weights to take')
     args = checkpoint['args']
-    cfg = official.radio_model_cfg_from_checkpoint(args, weights)
+    unbuildable = {}
+    cfg = official.radio_model_cfg_from_checkpoint(args, weights, unbuildable=unbuildable,
+                                                   ema=has_ema and use_ema)
     state_dict = official.convert_official_state_dict(args, weights)
+    if unbuildable:
+        # The student never depends on the heads: it loads, and the heads are named here.
+        print_log(f'{source!r}: {len(unbuildable)} adaptor head(s) radio_mm cannot build are '
+                  f'left out: {unbuildable}', logger='current', level=logging.WARNING)
     return RADIOCheckpoint('release', cfg, state_dict, has_ema and use_ema, source,
                            [dict(t) for t in getattr(args, 'teachers', [])],
-                           official.unused_student_keys(args, weights))
+                           official.unused_student_keys(args, weights), unbuildable or None,
+                           _dtype_name(release_dtype(args)))
+
+
+def _dtype_name(dtype):
+    return None if dtype == torch.float32 else str(dtype).replace('torch.', '')
 
 
 def _chosen_weights(checkpoint, use_ema, source):
@@ -277,9 +311,6 @@ def load_backbone_checkpoint(backbone, filename, prefix=None, use_ema=True):
     ``prefix``: take the weights under it from any file (e.g. ``'backbone.'`` of a trained
     segmentor) and skip the RADIO checkpoint reading.
     """
-    from mmengine.logging import print_log
-
-    from radio_mm.formats.radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
     fix = ('The backbone config must describe the checkpoint: run '
            'tools/model_converters/radio2mm.py on it and use the backbone config it prints.')
     if prefix:
@@ -290,6 +321,13 @@ def load_backbone_checkpoint(backbone, filename, prefix=None, use_ema=True):
         student = read_radio_checkpoint(filename, use_ema=use_ema)
         student.check_architecture(backbone)
         state_dict = student.backbone_state_dict()
+        normalizers = student.normalizer_state_dict()
+        if normalizers and not hasattr(backbone, 'normalizer_modes'):
+            print_log(f'{type(backbone).__name__} has no feature normalizers: the '
+                      f'{len(normalizers)} normalizer buffers of {filename!r} are not applied',
+                      logger='current', level=logging.WARNING)
+        elif normalizers:
+            state_dict.update(normalizers)
         print_log(f'{type(backbone).__name__}: loading {student.describe()}', logger='current')
     try:
         result = backbone.load_state_dict(state_dict, strict=False)

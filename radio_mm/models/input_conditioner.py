@@ -16,5 +16,10 @@ class InputConditioner(nn.Module):
         self.register_buffer('norm_mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1))
         self.register_buffer('norm_std', torch.tensor(std, dtype=torch.float32).view(-1, 1, 1))
 
+    # The dtype the student runs in; the output is cast to it (NVlabs/RADIO
+    # `radio/input_conditioner.py`, which hubconf sets to `args.dtype`). None: unchanged.
+    dtype = None
+
     def forward(self, x):
-        return (x - self.norm_mean) / self.norm_std
+        y = (x - self.norm_mean) / self.norm_std
+        return y if self.dtype is None else y.to(self.dtype)

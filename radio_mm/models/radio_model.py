@@ -3,8 +3,14 @@
 The inference contract of the official ``torch.hub.load('NVlabs/RADIO', 'radio_model')``
 (NVlabs/RADIO `radio/radio_model.py`): RGB in [0, 1] of shape (B, 3, H, W), normalized
 inside; returns ``RadioOutput(summary, features)``, or with adaptors a dict keyed
-``'backbone'`` and each adaptor name.
+``'backbone'`` and each adaptor name. Its public attributes are the official model's too
+(``patch_size``, ``preferred_resolution``, ``max_resolution``, ``window_size``,
+``min_resolution_step``, ``num_summary_tokens``, ``num_cls_tokens``, ``summary_dim``,
+``summary_idxs`` (int64 tensor), ``blocks``, ``inter_feature_normalizer``...).
 """
+from typing import NamedTuple
+
+import torch
 from mmengine.model import BaseModule
 from torch import nn
 
@@ -15,6 +21,14 @@ from .feature_normalizer import FeatureNormalizer, IntermediateFeatureNormalizer
 from .input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, InputConditioner
 
 AGGREGATIONS = ('sparse', 'dense')
+
+
+class Resolution(NamedTuple):
+    """(height, width) in pixels (official ``radio/radio_model.py`` ``Resolution``)."""
+    height: int
+    width: int
+
+
 NORM_ALPHA_SCHEMES = ('none', 'pre-alpha', 'post-alpha')
 
 
@@ -32,10 +46,16 @@ class RADIOModel(BaseModule):
         intermediate_normalizer (dict | None): ``dict(num_layers, rot_per_layer)`` for the
             per-block whitening :meth:`forward_intermediates` applies
             (``_intermediate_feature_normalizer.*`` in releases).
+        preferred_resolution, max_resolution: the release's (official ``RadioResource``;
+            None for a model not loaded by release name, as hubconf does for files).
+        window_padding (bool): with ViTDet windows, accept any multiple of the patch size
+            (windowed blocks pad the grid, as ViTDet does); False: the official rule, inputs
+            must be multiples of ``patch_size * window_size`` (``min_resolution_step``).
     """
 
     def __init__(self, backbone, adaptors=None, summary_idxs=None, mean=OPENAI_CLIP_MEAN,
                  std=OPENAI_CLIP_STD, feature_normalizer=False, intermediate_normalizer=None,
+                 preferred_resolution=None, max_resolution=None, window_padding=True,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.input_conditioner = InputConditioner(mean, std)
@@ -48,7 +68,13 @@ class RADIOModel(BaseModule):
         self.adaptors = nn.ModuleDict({
             name: MODELS.build(dict(dict(type='TeacherAdaptor'), **cfg))
             if isinstance(cfg, dict) else cfg for name, cfg in (adaptors or {}).items()})
-        self.summary_idxs = None if summary_idxs is None else list(summary_idxs)
+        # A tensor, as the official model's buffer (not saved: the config holds it).
+        self.register_buffer('summary_idxs', None if summary_idxs is None else torch.tensor(
+            list(summary_idxs), dtype=torch.int64), persistent=False)
+        self.preferred_resolution = None if preferred_resolution is None else \
+            Resolution(*preferred_resolution)
+        self.max_resolution = max_resolution
+        self.window_padding = window_padding
 
     @property
     def adaptor_names(self):
@@ -61,17 +87,78 @@ class RADIOModel(BaseModule):
 
     @property
     def min_resolution_step(self):
-        """Input H and W must be multiples of this."""
+        """Input H and W must be multiples of this: with ViTDet windows and no
+        ``window_padding``, ``patch_size * window_size`` (official)."""
+        if self.window_size is not None and not self.window_padding:
+            return self.patch_size * self.window_size
         return self.backbone.size_multiple
+
+    @property
+    def window_size(self):
+        """ViTDet window side in patches (None: global attention only)."""
+        return getattr(self.backbone, 'window_size', None)
+
+    @property
+    def num_summary_tokens(self):
+        """Tokens before the patches: summary and registers (official: the patch
+        generator's ``num_skip``; 1 for E-RADIO)."""
+        return getattr(self.backbone, 'num_prefix_tokens', 1)
+
+    @property
+    def num_cls_tokens(self):
+        """Summary tokens (official ``num_cls_tokens``: at least every adaptor's slot + 1)."""
+        slots = [a.summary_slot for a in self.adaptors.values()]
+        return max([getattr(self.backbone, 'num_summary_tokens', 1)] + [s + 1 for s in slots])
+
+    @property
+    def summary_dim(self):
+        """Width of the backbone summary: ``embed_dim`` per summary token taken."""
+        count = 1 if self.summary_idxs is None else len(self.summary_idxs)
+        return self.embed_dim * count
+
+    @property
+    def blocks(self):
+        """The ViT blocks (None for E-RADIO)."""
+        return getattr(self.backbone, 'blocks', None) if hasattr(
+            self.backbone, 'block_outputs') else None
+
+    @property
+    def inter_feature_normalizer(self):
+        """Official name of :attr:`intermediate_normalizer`."""
+        return self.intermediate_normalizer
 
     @property
     def embed_dim(self):
         return self.backbone.embed_dims
 
     def get_nearest_supported_resolution(self, height, width):
-        """Closest (H, W) that are multiples of ``min_resolution_step`` (at least one step)."""
+        """Closest :class:`Resolution` whose sides are multiples of ``min_resolution_step``
+        (at least one step)."""
         step = self.min_resolution_step
-        return tuple(max(step, int(round(s / step) * step)) for s in (height, width))
+        return Resolution(*(max(step, int(round(s / step) * step)) for s in (height, width)))
+
+    def _check_resolution(self, x):
+        """The official error for sides that are not multiples of ``min_resolution_step``."""
+        step = self.min_resolution_step
+        if x.shape[-2] % step or x.shape[-1] % step:
+            raise ValueError(
+                f'The input resolution must be a multiple of `self.min_resolution_step={step}`'
+                f'. `self.get_nearest_supported_resolution(<height>, <width>)` is provided as '
+                f'a convenience API. Input: {tuple(x.shape[-2:])}, Nearest: '
+                f'{tuple(self.get_nearest_supported_resolution(*x.shape[-2:]))}')
+
+    def run_in(self, dtype):
+        """Run the student in ``dtype`` as the official hub model runs a release whose
+        ``args.dtype`` says so (`hubconf.py`: student and normalizers cast, the conditioner's
+        output cast; adaptor heads stay float32 and get float32 inputs). Returns self."""
+        self.backbone.to(dtype)
+        self.feature_normalizer.to(dtype)
+        if self.intermediate_normalizer is not None:
+            self.intermediate_normalizer.to(dtype)
+        conditioner = self.input_conditioner
+        if isinstance(conditioner, InputConditioner):
+            conditioner.dtype = dtype
+        return self
 
     def make_preprocessor_external(self):
         """Return the conditioner and stop normalizing inside (the caller does it now)."""
@@ -87,6 +174,8 @@ class RADIOModel(BaseModule):
 
     def forward_backbone(self, x):
         """[0, 1] images -> :class:`RadioFeatures` before adaptors."""
+        if self.window_size is not None and not self.window_padding:
+            self._check_resolution(x)
         return self.backbone.forward_radio(self.input_conditioner(x))
 
     def backbone_summary(self, radio_features):
@@ -151,6 +240,8 @@ class RADIOModel(BaseModule):
             raise ValueError(f'norm_alpha_scheme must be one of {NORM_ALPHA_SCHEMES}, got '
                              f'{norm_alpha_scheme!r}')
         backbone = self.backbone
+        if self.window_size is not None and not self.window_padding:
+            self._check_resolution(x)
         if not hasattr(backbone, 'block_outputs'):
             raise NotImplementedError(
                 f'forward_intermediates needs a ViT student; {type(backbone).__name__} has no '

@@ -192,3 +192,25 @@ def test_eradio_release_name_follows_the_built_architecture():
     assert kwargs['sr_ratio'] == ((1, ), ) * 4  # ERADIO's per-level form
     assert _eradio_args(ERADIO, dict(arch=dict(ARCH_SETTINGS['l'])), []).model_kwargs == dict(
         return_full_features=True)
+
+
+def test_attention_head_release_round_trips(tmp_path):
+    """A C-RADIOv4 release with attention heads converts and exports back, heads included."""
+    sys.path.insert(0, osp.join(osp.dirname(__file__), '..', 'test_models'))
+    from release_checkpoints import build_release
+
+    from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+    release, _ = build_release('c-radio_v4-h')
+    torch.save(read_radio_checkpoint(release, source='v4').to_checkpoint(),
+               tmp_path / 'v4.pth')
+    exported = export_official_checkpoint(str(tmp_path / 'v4.pth'))
+    assert {t['name']: t.get('spatial_mlp_version') for t in exported['args'].teachers} == {
+        'siglip2-g': 'attn', 'dino_v3': 'attn', 'sam3': 'attn'}
+    torch.save(exported, tmp_path / 'v4.pth.tar')
+    names = ['siglip2-g', 'sam3']
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        ours = radio_model(str(tmp_path / 'v4.pth.tar'), adaptor_names=names)(x)
+        original = radio_model(str(tmp_path / 'v4.pth'), adaptor_names=names)(x)
+    for name in names:
+        assert torch.allclose(ours[name].features, original[name].features, atol=1e-5)

@@ -142,3 +142,42 @@ def test_eradio_release_layout_matches_official_outputs(tmp_path):
         summary, features = model(images)
     assert_close(features, case['features'])
     assert_close(summary, case['summary'].flatten(1))
+
+
+def test_public_attributes_are_the_official_models(tmp_path):
+    """The official RADIOModel's attribute table (`radio/radio_model.py`, hubconf.py)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parents[1] / 'test_models'))
+    from release_checkpoints import build_release
+    release, _ = build_release('c-radio_v3-b')  # 3 teachers (sam without summary), 8 tokens
+    path = tmp_path / 'v3.pth.tar'
+    torch.save(release, path)
+    model = radio_model(str(path), adaptor_names=['clip', 'sam'])
+    expected = dict(patch_size=16, preferred_resolution=None, max_resolution=None,
+                    window_size=None, min_resolution_step=16, num_summary_tokens=8,
+                    num_cls_tokens=3, embed_dim=32, summary_dim=64)
+    assert {name: getattr(model, name) for name in expected} == expected
+    assert model.summary_idxs.dtype == torch.int64 and model.summary_idxs.tolist() == [0, 1]
+    assert model.blocks is model.backbone.blocks and len(model.blocks) == 3
+    assert model.inter_feature_normalizer is model.intermediate_normalizer is not None
+    assert model.get_nearest_supported_resolution(100, 7) == (96, 16)
+
+    windowed = radio_model(str(path), vitdet_window_size=2)
+    assert (windowed.window_size, windowed.min_resolution_step) == (2, 32)
+    assert windowed.get_nearest_supported_resolution(100, 50) == (96, 64)
+    with pytest.raises(ValueError, match=r'multiple of `self.min_resolution_step=32`.*'
+                                         r'Nearest: \(64, 64\)'):
+        windowed(torch.rand(1, 3, 48, 64))
+    padded = radio_model(str(path), vitdet_window_size=2, vitdet_padding=True)
+    assert padded.min_resolution_step == 16
+    with torch.no_grad():
+        assert padded(torch.rand(1, 3, 48, 64)).features.shape == (1, 12, 32)
+
+
+def test_release_name_gives_the_release_resolutions(monkeypatch, tmp_path):
+    from radio_mm.models import official_releases
+    monkeypatch.setattr(official_releases, 'checkpoint_path', lambda name, progress: OFFICIAL)
+    model = radio_model('radio_v2.5-g')
+    assert (model.preferred_resolution, model.max_resolution) == ((896, 896), 1792)
+    assert model.preferred_resolution.height == 896

@@ -28,6 +28,8 @@ OFFICIAL_STUDENTS = {
     'vit_huge_patch16_224_mlpnorm': dict(patch_size=16, mlp_norm=True),
     'vit_giant_patch16_224': dict(patch_size=16),
     'vit_so400m_patch16_224': dict(patch_size=16, mlp_ratio=4304 / 1152),
+    # 4304 rounded up to a multiple of 32.
+    'vit_so400m_v2_patch16_224': dict(patch_size=16, mlp_ratio=4320 / 1152),
     'vit_base_patch16_v2_224': dict(patch_size=16, init_values=1e-5, reg_tokens=4,
                                     no_embed_class=True),
     'vit_large_patch16_v2_224': dict(patch_size=16, init_values=1e-5, reg_tokens=4,
@@ -38,6 +40,14 @@ TEACHERS_V2 = [dict(name='clip', type='open_clip_like', use_summary=True),
                dict(name='dino_v2', type='dino', use_summary=True),
                dict(name='sam', type='sam', use_summary=False, fd_upsample_factor=2)]
 TEACHERS_V1 = [dict(name='clip', type='clip_like'), dict(name='dino_v2', type='dino')]
+# C-RADIOv4: attention feature heads (`radio/adaptor_attn.py`) picked per teacher by
+# `spatial_mlp_version` (`radio/adaptor_generic.py`); summary heads stay 'v2' MLPs.
+TEACHERS_V4 = [dict(name='siglip2-g', type='siglip2', use_summary=True,
+                    spatial_mlp_version='attn'),
+               dict(name='dino_v3', type='dino', use_summary=True, spatial_mlp_version='attn'),
+               dict(name='sam3', type='sam', use_summary=False, fd_upsample_factor=2,
+                    spatial_mlp_version='attn')]
+ATTN_HEADS = 16  # `radio/adaptor_attn.py` AttnFDHead: Block(input_size, num_heads=16, ...)
 
 # Release name -> (student, family options). `normalizers`: the release carries
 # `_feature_normalizer` / `_intermediate_feature_normalizer`.
@@ -55,12 +65,28 @@ FAMILIES = {
     'c-radio_v3-l': dict(model='vit_large_patch16_v2_224', register_multiple=8),
     'c-radio_v4-so400m': dict(model='vit_so400m_patch16_224', register_multiple=8,
                               normalizers=True, model_kwargs=dict(embed_dim=48, num_heads=3)),
-    'c-radio_v4-h': dict(model='vit_huge_patch16_224', register_multiple=8, normalizers=True),
+    'c-radio_v4-h': dict(model='vit_huge_patch16_224', register_multiple=8, normalizers=True,
+                         teachers=TEACHERS_V4),
     'mlpnorm-h': dict(model='vit_huge_patch16_224_mlpnorm', register_multiple=8),
+    'scaled-ln-g': dict(model='vit_giant_patch16_224', register_multiple=8,
+                        model_kwargs=dict(scaled_ln=True)),
+    'c-radio_v4-so400m-v2': dict(model='vit_so400m_v2_patch16_224', register_multiple=8,
+                                 model_kwargs=dict(embed_dim=48, num_heads=3)),
     # A timm-registered student with LayerScale keeps timm's `gamma` name.
     'layerscale-gamma': dict(model='vit_small_patch16_224', register_multiple=4,
                              model_kwargs=dict(init_values=1e-5)),
 }
+
+
+class _ScaledNorm(nn.Module):
+    """LayerNorm output times 1/sqrt(depth) (`radio/extra_timm_models.py` ScaledLayerNorm)."""
+
+    def __init__(self, norm, depth):
+        super().__init__()
+        self.norm, self.scale = norm, depth**-0.5
+
+    def forward(self, x):
+        return self.norm(x) * self.scale
 
 
 def build_student(model, model_kwargs):
@@ -68,10 +94,16 @@ def build_student(model, model_kwargs):
     if model in OFFICIAL_STUDENTS:
         options = dict(OFFICIAL_STUDENTS[model])
         mlp_norm = options.pop('mlp_norm', False)
+        model_kwargs = dict(model_kwargs)
+        scaled_ln = model_kwargs.pop('scaled_ln', False)
         student = VisionTransformer(num_classes=0, **dict(options, **model_kwargs))
         for module in student.modules():
             if mlp_norm and isinstance(module, Mlp):  # as `vit_huge_patch16_224_mlpnorm`
                 module.norm = nn.LayerNorm(module.fc1.out_features)
+        for depth, block in enumerate(student.blocks, start=1):
+            if scaled_ln:
+                block.norm1 = _ScaledNorm(block.norm1, depth)
+                block.norm2 = _ScaledNorm(block.norm2, depth)
         return student
     return timm.create_model(model, pretrained=False, num_classes=0, **model_kwargs)
 
@@ -98,6 +130,21 @@ def _mlp_state(version, in_dims, hidden, out_dims, generator):
     if version == 'v1':
         return {**lin('fc1.', in_dims, hidden), **ln('norm.', hidden),
                 **lin('fc2.', hidden, out_dims)}
+    if version == 'attn':  # two timm Blocks (no qkv bias, LayerScale, MLP x4), then MLP2
+        state = {}
+        for b in range(2):
+            p = f'blocks.{b}.'
+            state.update({**ln(p + 'norm1.', in_dims), **ln(p + 'norm2.', in_dims),
+                          **lin(p + 'attn.proj.', in_dims, in_dims),
+                          **lin(p + 'mlp.fc1.', in_dims, 4 * in_dims),
+                          **lin(p + 'mlp.fc2.', 4 * in_dims, in_dims),
+                          p + 'attn.qkv.weight': torch.randn(3 * in_dims, in_dims,
+                                                             generator=generator) * in_dims**-0.5,
+                          p + 'ls1.gamma': 0.5 + torch.rand(in_dims, generator=generator),
+                          p + 'ls2.gamma': 0.5 + torch.rand(in_dims, generator=generator)})
+        mlp = {**lin('fc1.', in_dims, hidden), **ln('final.0.', hidden),
+               **lin('final.2.', hidden, out_dims)}
+        return dict(state, **{'mlp.' + k: v for k, v in mlp.items()})
     return {**lin('fc1.', in_dims, hidden), **ln('blocks.0.0.', hidden),
             **lin('blocks.0.2.', hidden, hidden), **ln('final.0.', hidden),
             **lin('final.2.', hidden, out_dims)}
@@ -122,6 +169,8 @@ def build_release(family, seed=0):
     state = {}
     layer_scale_name = 'grandma' if spec['model'] in OFFICIAL_STUDENTS else 'gamma'
     for key, value in student.state_dict().items():
+        # A scaled norm saves as the LayerNorm it wraps (`ScaledLayerNorm` subclasses it).
+        key = key.replace('norm1.norm.', 'norm1.').replace('norm2.norm.', 'norm2.')
         if key.startswith(('patch_embed.', 'cls_token', 'pos_embed')):
             continue  # replaced by the CPE patch generator
         if key.startswith('norm.') and not spec.get('model_norm'):
@@ -144,8 +193,9 @@ def build_release(family, seed=0):
         # token is not part of the backbone summary (use_summary=False).
         for key, value in _mlp_state(version, width, 40, out_dims, generator).items():
             state[f'_heads.{i}.{key}'] = value
-        feat_out = out_dims * (up**2 if version == 'v2' else 1)
-        for key, value in _mlp_state(version, width, 40, feat_out, generator).items():
+        feature_version = teacher.get('spatial_mlp_version', version)
+        feat_out = out_dims * (up**2 if feature_version != 'v1' else 1)
+        for key, value in _mlp_state(feature_version, width, 40, feat_out, generator).items():
             state[f'_feature_projections.{i}.{key}'] = value
     if spec.get('normalizers'):
         q, _ = torch.linalg.qr(torch.randn(width, width, generator=generator))
@@ -179,12 +229,30 @@ def _linear(x, state, prefix):
     return F.linear(x, state[prefix + 'weight'], state[prefix + 'bias'])
 
 
+def reference_block(state, prefix, x, num_heads):
+    """A timm ViT ``Block`` written out: x + ls1 * attn(norm1 x), x + ls2 * mlp(norm2 x)."""
+    b, n, c = x.shape
+    qkv = F.linear(_ln(x, state, prefix + 'norm1.'), state[prefix + 'attn.qkv.weight'])
+    q, k, v = qkv.view(b, n, 3, num_heads, c // num_heads).permute(2, 0, 3, 1, 4)
+    weights = torch.softmax(q @ k.transpose(-2, -1) * (c // num_heads)**-0.5, dim=-1)
+    attn = (weights @ v).transpose(1, 2).reshape(b, n, c)
+    x = x + state[prefix + 'ls1.gamma'] * _linear(attn, state, prefix + 'attn.proj.')
+    hidden = F.gelu(_linear(_ln(x, state, prefix + 'norm2.'), state, prefix + 'mlp.fc1.'))
+    return x + state[prefix + 'ls2.gamma'] * _linear(hidden, state, prefix + 'mlp.fc2.')
+
+
 def reference_mlp(state, x):
-    """A released 'v1' or 'v2' adaptor MLP written out (radio/adaptor_mlp.py)."""
+    """A released 'v1', 'v2' or 'attn' adaptor head written out (radio/adaptor_mlp.py,
+    radio/adaptor_attn.py)."""
+    if 'mlp.fc1.weight' in state:
+        for b in range(2):
+            x = reference_block(state, f'blocks.{b}.', x, ATTN_HEADS)
+        return reference_mlp({k[4:]: v for k, v in state.items() if k.startswith('mlp.')}, x)
     if 'fc2.weight' in state:
         return _linear(F.relu(_ln(_linear(x, state, 'fc1.'), state, 'norm.')), state, 'fc2.')
     x = _linear(x, state, 'fc1.')
-    x = x + _linear(F.gelu(_ln(x, state, 'blocks.0.0.')), state, 'blocks.0.2.')
+    if 'blocks.0.0.weight' in state:
+        x = x + _linear(F.gelu(_ln(x, state, 'blocks.0.0.')), state, 'blocks.0.2.')
     return _linear(F.gelu(_ln(x, state, 'final.0.')), state, 'final.2.')
 
 
@@ -199,6 +267,8 @@ def reference_tokens(release, student, images):
     patch = int((state['base_model.patch_generator.embedder.weight'].shape[1] / 3)**0.5)
     assert images.shape[-1] == images.shape[-2] == GRID * patch
     patches = F.unfold(x, patch, stride=patch).transpose(1, 2)  # (B, N, c*py*px)
+    # The conditioner's output is cast to the student's dtype (`radio/input_conditioner.py`).
+    patches = patches.to(state['base_model.patch_generator.embedder.weight'].dtype)
     tokens = patches @ state['base_model.patch_generator.embedder.weight'].T + \
         state['base_model.patch_generator.pos_embed']
     prefix = state['base_model.patch_generator.cls_token.token'].expand(len(images), -1, -1)

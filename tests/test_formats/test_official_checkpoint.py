@@ -189,3 +189,168 @@ def test_forward_intermediates_refuses_eradio():
     model = RADIOModel(backbone=dict(type='ERADIO', arch='xxxtiny')).eval()
     with pytest.raises(NotImplementedError, match='ViT student'):
         model.forward_intermediates(torch.rand(1, 3, 64, 64))
+
+
+def test_attention_head_release_loads_and_equals_reference(tmp_path, images):
+    """C-RADIOv4 (`spatial_mlp_version='attn'`): used to refuse the whole file."""
+    path, release, student = save_release(tmp_path, 'c-radio_v4-h')
+    model = radio_model(path, adaptor_names=['siglip2-g', 'sam3'])
+    assert type(model.adaptors['sam3'].feature_mlp).__name__ == 'AttnFDHead'
+    with torch.no_grad():
+        ours = model(images)
+        nchw = model(images, feature_fmt='NCHW')
+    reference = reference_forward(release, student, images, ['siglip2-g', 'sam3'])
+    for name in ('siglip2-g', 'sam3'):
+        assert_close(ours[name].features, reference[name][1])
+        assert_close(ours[name].summary, reference[name][0])
+    assert nchw['sam3'].features.shape == (2, 32, 8, 8)  # fd_upsample_factor=2
+
+
+def test_backbone_loads_whatever_the_heads(tmp_path, images):
+    """A head radio_mm cannot build leaves the student loadable; asking for it names it."""
+    release, student = build_release('c-radio_v4-h')
+    state = release['state_dict']
+    for key in [k for k in state if k.startswith('_feature_projections.1.')]:
+        state[key.replace('.1.', '.1.future_head.', 1)] = state.pop(key)
+    path = tmp_path / 'future.pth.tar'
+    torch.save(release, path)
+    model = radio_model(str(path), adaptor_names=[])
+    with torch.no_grad():
+        assert_close(model(images).features, reference_forward(release, student, images)[
+            'backbone'][1])
+    assert set(radio_model(str(path), adaptor_names=['sam3']).adaptors) == {'sam3'}
+    with pytest.raises(ValueError, match="cannot build adaptor 'dino_v3'"):
+        radio_model(str(path), adaptor_names=['dino_v3'])
+    backbone = MODELS.build(dict(_backbone_cfg(release),
+                                 init_cfg=dict(type='Pretrained', checkpoint=str(path))))
+    backbone.init_weights()
+    for key, value in model.backbone.state_dict().items():
+        assert torch.equal(backbone.state_dict()[key], value), key
+    # A release that declares attention heads but holds MLP weights is refused, by name.
+    release, _ = build_release('radio_v2.5-b')
+    release['args'].teachers[0] = dict(release['args'].teachers[0], spatial_mlp_version='attn')
+    torch.save(release, path)
+    with pytest.raises(ValueError, match="declares a 'attn' feature head"):
+        radio_model(str(path), adaptor_names=['clip'])
+
+
+def test_mm_backbone_applies_the_release_normalizers(tmp_path, images):
+    """The official downstream path whitens (mmseg/radio.py runs the hub model); used to be
+    1.31 off. Last block: radio_model()'s features; others: forward_intermediates'."""
+    from radio_mm.apis.student_configs import student_configs
+    path, release, _ = save_release(tmp_path, 'c-radio_v4-h')
+    model = radio_model(path)
+    with torch.no_grad():
+        final = model(images, feature_fmt='NCHW').features
+        block1 = model.forward_intermediates(images, indices=[1], intermediates_only=True)[0]
+        conditioned = model.input_conditioner(images)  # an mm data_preprocessor's job
+    printed = student_configs(read_radio_checkpoint(path).model_cfg, path)['backbone']
+    assert printed['feature_normalizer'] is True
+    auto = dict(_backbone_cfg(release), init_cfg=dict(type='Pretrained', checkpoint=path))
+    for cfg in (printed, auto):
+        backbone = MODELS.build(dict(cfg, out_indices=(1, 2))).eval()
+        backbone.init_weights()
+        with torch.no_grad():
+            maps = backbone(conditioned)
+        assert_close(maps[1], final)
+        assert_close(maps[0], block1)
+    # load_from of a whole trained model (no Pretrained init) brings them along too.
+    trained = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
+    fresh = MODELS.build(dict(_backbone_cfg(release), out_indices=(1, 2))).eval()
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+    _load_checkpoint_to_model(torch.nn.ModuleDict(dict(backbone=fresh)), trained, strict=True)
+    with torch.no_grad():
+        assert_close(fresh(conditioned)[1], final)
+    # feature_normalizer=False: the raw features, not silently.
+    raw = MODELS.build(dict(auto, out_indices=(2, ), feature_normalizer=False,
+                            intermediate_normalizer=False)).eval()
+    raw.init_weights()
+    with torch.no_grad():
+        assert not torch.allclose(raw(conditioned)[0], final, rtol=0.1)
+    with pytest.raises(RuntimeError, match='feature_normalizer'):
+        strict = MODELS.build(dict(_backbone_cfg(release), feature_normalizer=True,
+                                   init_cfg=dict(type='Pretrained', checkpoint=path)))
+        release['state_dict'] = {k: v for k, v in release['state_dict'].items()
+                                 if not k.startswith('_feature_normalizer.')}
+        torch.save(release, tmp_path / 'plain.pth.tar')
+        strict.init_cfg['checkpoint'] = str(tmp_path / 'plain.pth.tar')
+        strict.init_weights()
+
+
+def test_students_radio_mm_does_not_build_are_refused_by_name(tmp_path):
+    """Used to load and be 0.59 off (scaled_ln, now built), or fail with a raw size
+    mismatch (SwiGLU)."""
+    path = tmp_path / 'student.pth.tar'
+    release, _ = build_release('c-radio_v2-g')
+    release['args'].model_kwargs['fancy_norm'] = True
+    torch.save(release, path)
+    with pytest.raises(ValueError, match=r"model_kwargs \['fancy_norm'\]"):
+        radio_model(str(path))
+    release['args'].model_kwargs.pop('fancy_norm')
+    release['args'].model = 'vit_large_dyt_patch16_224'
+    torch.save(release, path)
+    with pytest.raises(ValueError, match='vit_large_dyt_patch16_224.*DyT'):
+        radio_model(str(path))
+    release['args'].model = 'vit_giant_patch16_224'
+    release['args'].spectral_reparam = True
+    release['state_dict_ema'] = release.pop('state_dict')
+    torch.save(release, path)
+    radio_model(str(path))  # hubconf's EMA weights are plain
+    with pytest.raises(ValueError, match='spectral_reparam'):
+        read_radio_checkpoint(dict(release, state_dict=release['state_dict_ema'],
+                                   state_dict_ema=None), use_ema=False)
+    # timm's DINOv2 giant packs SwiGLU into fc1.
+    import timm
+    swiglu = timm.create_model('vit_giant_patch14_reg4_dinov2', pretrained=False, embed_dim=32,
+                               depth=1, num_heads=2, num_classes=0)
+    state = {f'base_model.{k}': v for k, v in swiglu.state_dict().items()
+             if k.startswith('blocks.')}
+    state.update({k: v for k, v in release['state_dict_ema'].items()
+                  if k.startswith('base_model.patch_generator')})
+    release = dict(args=release['args'], state_dict=state)
+    release['args'].model = 'vit_giant_patch14_reg4_dinov2'
+    release['args'].spectral_reparam = False
+    release['args'].model_kwargs = dict(embed_dim=32, depth=1, num_heads=2)
+    torch.save(release, path)
+    with pytest.raises(ValueError, match='vit_giant_patch14_reg4_dinov2.*SwiGLU'):
+        radio_model(str(path))
+
+
+def test_scaled_ln_is_part_of_the_architecture(tmp_path):
+    release, _ = build_release('scaled-ln-g')
+    path = tmp_path / 'g.pth.tar'
+    torch.save(release, path)
+    cfg = _backbone_cfg(release)
+    assert cfg['scaled_ln'] is True
+    plain = MODELS.build(dict(cfg, scaled_ln=False, init_cfg=dict(type='Pretrained',
+                                                                  checkpoint=str(path))))
+    with pytest.raises(ValueError, match='scaled_ln=True in the checkpoint but False'):
+        plain.init_weights()
+
+
+def test_release_dtype_is_followed_with_an_override(tmp_path, images):
+    """hubconf casts the student to args.dtype (bf16 releases run in bf16); radio_mm used to
+    ignore it (1.27e-2 off)."""
+    release, student = build_release('radio_v2.5-b')
+    release['args'].dtype = torch.bfloat16
+    path = tmp_path / 'bf16.pth.tar'
+    torch.save(release, path)
+    model = radio_model(str(path), adaptor_names=['clip'])
+    with torch.no_grad():
+        ours = model(images)
+        full = radio_model(str(path), adaptor_names=['clip'], dtype=torch.float32)(images)
+    assert ours['backbone'].features.dtype == torch.bfloat16
+    assert ours['clip'].features.dtype == torch.float32  # heads stay float32
+    # The reference, run in bf16 the same way: student, normalizer and conditioned input.
+    low = dict(release, state_dict={
+        k: v if k.startswith(('input_conditioner.', '_heads.', '_feature_projections.'))
+        else v.to(torch.bfloat16) for k, v in release['state_dict'].items()})
+    with torch.no_grad():
+        exact = reference_forward(release, student, images)
+        reference = reference_forward(low, student.to(torch.bfloat16), images)
+    error = ((ours['backbone'].features.float() - reference['backbone'][1].float()).abs().max()
+             / reference['backbone'][1].float().abs().max())
+    assert error <= 2e-2
+    assert full['backbone'].features.dtype == torch.float32
+    assert_close(full['backbone'].features, exact['backbone'][1])
+    assert read_radio_checkpoint(str(path)).to_checkpoint()['meta']['dtype'] == 'bfloat16'

@@ -59,7 +59,7 @@ def main():
         torch.save(student.to_checkpoint(), args.dst)
         print(f'saved {args.dst} ({len(student.state_dict)} tensors)')
         target = args.dst
-    cfgs = student_configs(student.model_cfg, target)
+    cfgs = student_configs(student.model_cfg, target, student.teachers)
     print('\n# backbone for mm configs (segmentation, detection, fine-tuning)')
     show('backbone', cfgs['backbone'])
     print("\n# data preprocessor statistics (0-255 images) = the model's input conditioner")
@@ -78,9 +78,12 @@ def main():
               f'(configs/classification/*_clip-zero-shot_in1k.py)')
         show('model', zero_shot)
     print(f"\n# adaptors: {list(student.model_cfg['adaptors'])}")
+    if student.unbuildable_adaptors:
+        print(f'# adaptor heads radio_mm cannot build (left out, the student loads): '
+              f'{student.unbuildable_adaptors}')
     if student.model_cfg.get('feature_normalizer'):
-        print('# the release whitens its final features: radio_model() applies it, an mm '
-              'backbone returns them unwhitened')
+        print('# the release whitens its features: radio_model() and the backbone above '
+              'apply it (feature_normalizer / intermediate_normalizer)')
     if student.unused_release_keys:
         print(f'# not converted, never read by the official model: '
               f'{student.unused_release_keys}')

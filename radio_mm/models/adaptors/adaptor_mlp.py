@@ -115,20 +115,3 @@ class AdaptorMLPv1(nn.Module):
 
 
 MLP_VERSIONS = {'v1': AdaptorMLPv1, 'v2': AdaptorMLP}
-
-
-def mlp_version_of(state_dict):
-    """'v1' or 'v2' from a released head's keys; an error for any other layout."""
-    if 'fc1.weight' in state_dict and 'final.2.weight' in state_dict:
-        return 'v2'
-    if 'fc1.weight' in state_dict and 'fc2.weight' in state_dict:
-        return 'v1'
-    raise KeyError(
-        "adaptor weights are in neither the 'v2' MLP layout (fc1, blocks.i, final.2) nor the "
-        f"'v1' one (fc1, norm, inner, fc2); got keys {sorted(state_dict)[:6]}... Attention "
-        "('attn') feature heads are not supported.")
-
-
-def adaptor_mlp_from_state_dict(state_dict, upsample_factor=1):
-    """A released head (either MLP version) sized from its weights."""
-    return MLP_VERSIONS[mlp_version_of(state_dict)].from_state_dict(state_dict, upsample_factor)

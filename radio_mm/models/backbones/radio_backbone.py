@@ -120,6 +120,11 @@ class RADIOBackbone(BaseModule):
                 'model.backbone.allow_random_init=True)')
         super().init_weights()
 
+    def whiten_features(self, features):
+        """Final (B, N, C) features in the basis of the official model's output (the
+        release's feature normalizer, :class:`RADIOViT`); unchanged by default."""
+        return features
+
     def hidden_architecture(self):
         """Settings the weights cannot show (same shapes either way), compared on load with
         the ones stored in a checkpoint; none by default."""
@@ -185,7 +190,8 @@ class RADIOBackbone(BaseModule):
             radio, _ = self._forward(x, ())
             summary = summary_embedding(radio.summary, self.summary_idxs)
             if self.out_type == 'summary_avgpool':
-                summary = torch.cat([summary, radio.features.mean(1)], dim=1)
+                summary = torch.cat([summary, self.whiten_features(radio.features).mean(1)],
+                                    dim=1)
             return (summary, )
         _, maps = self._forward(x, self.out_indices)
         return tuple(maps)
@@ -248,4 +254,3 @@ class RADIOBackbone(BaseModule):
                     pack_kernels(self)
             self.deployed = True
         return self
-

@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from radio_mm.registry import MODELS
+from .backbone_normalizers import build_normalizers, whitened_map
 from .cpe_patch_generator import CPEPatchGenerator, num_register_tokens
 from .radio_backbone import RADIOBackbone, RadioFeatures
 
@@ -55,6 +56,18 @@ def mlp_with_hidden_norm(norm_layer=None, **kwargs):
     return Mlp(norm_layer=nn.LayerNorm, **kwargs)
 
 
+class ScaledLayerNorm(LayerNorm):
+    """LayerNorm (eps 1e-6) whose output is scaled by ``1 / sqrt(depth)``; the same
+    parameters as LayerNorm (the scale is not saved)."""
+
+    def __init__(self, dims, depth):
+        super().__init__(dims, eps=1e-6)
+        self.ln_scale = depth**-0.5
+
+    def forward(self, x):
+        return super().forward(x) * self.ln_scale
+
+
 @MODELS.register_module()
 class RADIOViT(RADIOBackbone):
     """AM-RADIO ViT student.
@@ -73,12 +86,20 @@ class RADIOViT(RADIOBackbone):
             `vit_*_patch16_v2_224` in NVlabs/RADIO `radio/extra_timm_models.py`, have it).
         mlp_norm (bool): LayerNorm (eps 1e-5) on the MLP hidden activations, as the
             `vit_huge_patch16_224_mlpnorm` student.
+        scaled_ln (bool): the blocks' LayerNorm outputs of block ``i`` (0-based) scaled by
+            ``1 / sqrt(i + 1)``, as `vit_giant_patch16_224(scaled_ln=True)` (NVlabs/RADIO
+            `radio/extra_timm_models.py` ScaledLayerNorm, arXiv 2502.05795).
         drop_path_rate (float): stochastic depth, linearly increasing over blocks.
         final_norm (bool): LayerNorm after the last block (the released models have none).
         window_size (int): ViTDet windowed attention in patches; None for global only. Any
             grid works: windows that overhang it are zero-padded, as in ViTDet.
         global_blocks (Sequence[int]): blocks that stay global when windowing; None picks
             the released layout (4 global blocks).
+        feature_normalizer (bool | None): the release's final-feature whitening on the
+            last block's map; None (default) applies it when the loaded weights carry one
+            (see :mod:`~radio_mm.models.backbones.backbone_normalizers`).
+        intermediate_normalizer (dict | bool | None): the per-block whitening on the other
+            blocks' maps, ``dict(num_layers, rot_per_layer)``; None as above.
         cpe_train_crop (bool): random CPE crops while training.
         pos_dropout (float): drop an image's position encoding with this probability.
         **kwargs: out_indices, out_type, pad_to_multiple, frozen, frozen_stages, with_cp,
@@ -87,8 +108,9 @@ class RADIOViT(RADIOBackbone):
 
     def __init__(self, arch='b', patch_size=16, cpe_max_size=2048, num_summary_tokens=3,
                  register_multiple=None, num_registers=None, qkv_bias=True, init_values=None,
-                 mlp_norm=False, drop_path_rate=0.0, final_norm=False, window_size=None,
-                 global_blocks=None, cpe_train_crop=True, pos_dropout=0.0, **kwargs):
+                 mlp_norm=False, scaled_ln=False, drop_path_rate=0.0, final_norm=False,
+                 window_size=None, global_blocks=None, cpe_train_crop=True, pos_dropout=0.0,
+                 feature_normalizer=None, intermediate_normalizer=None, **kwargs):
         if window_size is not None and (isinstance(window_size, bool)
                                         or not isinstance(window_size, int) or window_size < 1):
             # Caught here: a zero or negative window otherwise fails deep inside the
@@ -113,6 +135,10 @@ class RADIOViT(RADIOBackbone):
             Block(self.embed_dims, settings['num_heads'], settings['mlp_ratio'],
                   qkv_bias=qkv_bias, init_values=init_values, drop_path=dpr[i],
                   norm_layer=norm_layer, mlp_layer=mlp_layer) for i in range(self.num_layers)])
+        if scaled_ln:
+            for depth, block in enumerate(self.blocks, start=1):
+                block.norm1 = ScaledLayerNorm(self.embed_dims, depth)
+                block.norm2 = ScaledLayerNorm(self.embed_dims, depth)
         self.norm = norm_layer(self.embed_dims) if final_norm else nn.Identity()
         if window_size is None:
             self.global_blocks = frozenset(range(self.num_layers))
@@ -120,6 +146,7 @@ class RADIOViT(RADIOBackbone):
             self.global_blocks = frozenset(
                 default_global_blocks(self.num_layers) if global_blocks is None
                 else (i % self.num_layers for i in global_blocks))
+        build_normalizers(self, feature_normalizer, intermediate_normalizer)
         self.freeze()
 
     @staticmethod
@@ -144,7 +171,8 @@ class RADIOViT(RADIOBackbone):
         # One (summary + registers, C) parameter and one qkv matrix hold any split.
         return dict(num_summary_tokens=self.num_summary_tokens,
                     num_registers=self.patch_generator.cls_token.num_registers,
-                    num_heads=self.blocks[0].attn.num_heads)
+                    num_heads=self.blocks[0].attn.num_heads,
+                    scaled_ln=isinstance(self.blocks[0].norm1, ScaledLayerNorm))
 
     @property
     def num_prefix_tokens(self):
@@ -193,6 +221,12 @@ class RADIOViT(RADIOBackbone):
         windows = block.attn(windows.flatten(1, 2)).unflatten(1, (ws, ws))
         return window_unpartition(windows, ws, hw, pad_hw).flatten(1, 2)
 
+    def whiten_features(self, features):
+        """Final (B, h*w, C) features as the official model returns them."""
+        if self.feature_normalizer is None:
+            return features
+        return self.feature_normalizer(features)
+
     def block_outputs(self, x, num_blocks=None):
         """Yield ``(i, tokens, hw)`` after each of the first ``num_blocks`` blocks (all by
         default); tokens (B, num_prefix_tokens + h*w, C) before the final norm."""
@@ -212,6 +246,6 @@ class RADIOViT(RADIOBackbone):
             if i == self.num_layers - 1:
                 x = self.norm(x)
             if i in out_indices:
-                maps.append(x[:, n:].transpose(1, 2).unflatten(2, hw))
+                maps.append(whitened_map(self, i, x, hw))
         radio = RadioFeatures(summary=x[:, :self.num_summary_tokens], features=x[:, n:], hw=hw)
         return radio, maps

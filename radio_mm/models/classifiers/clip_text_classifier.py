@@ -21,6 +21,12 @@ from radio_mm.utils.torch_files import load_torch_file
 # "For RADIO models we use language embedding from DFN CLIP 378 model" (NVlabs/RADIO README,
 # AM-RADIO results); the released students' 'clip' adaptor is trained against it.
 DFN_CLIP_MODEL = 'ViT-H-14-378-quickgelu'
+# The SigLIP2 text towers of the `siglip2` adaptors (NVlabs/RADIO `radio/siglip2_adaptor.py`
+# ``_VERSION_MAP``, teacher ``model`` -> google/siglip2-*), as open_clip ports them (same
+# weights, timm/ViT-*-SigLIP2-* on the hub): pooled last token + biased projection, the
+# Gemma tokenizer on canonicalized text, 64 tokens.
+SIGLIP2_TEXT_MODELS = {'siglip2-g-384': 'ViT-gopt-16-SigLIP2-384',
+                       'siglip2-so400m': 'ViT-SO400M-16-SigLIP2-384'}
 
 
 def named_classnames(classnames):
@@ -52,7 +58,8 @@ def named_templates(templates):
     return templates
 
 
-def build_text_tower(model_name=DFN_CLIP_MODEL, pretrained=None, model_kwargs=None):
+def build_text_tower(model_name=DFN_CLIP_MODEL, pretrained=None, model_kwargs=None,
+                     tokenizer=None):
     """An open_clip CLIP (text tower only) and its tokenizer.
 
     Args:
@@ -61,6 +68,9 @@ def build_text_tower(model_name=DFN_CLIP_MODEL, pretrained=None, model_kwargs=No
             weights (tests only: the accuracy then means nothing).
         model_kwargs (dict | None): overrides of open_clip's model config (e.g. a small
             ``text_cfg`` / ``vision_cfg`` and ``embed_dim`` for a test tower).
+        tokenizer (str | None): a local Hugging Face tokenizer directory, for the models
+            whose tokenizer open_clip fetches from the hub (SigLIP2's Gemma tokenizer,
+            ``text_cfg.hf_tokenizer_name``); nothing is downloaded.
     """
     import open_clip
     if pretrained is None:
@@ -77,13 +87,25 @@ def build_text_tower(model_name=DFN_CLIP_MODEL, pretrained=None, model_kwargs=No
     model = open_clip.create_model(model_name, pretrained=pretrained, **model_kwargs)
     model.visual = None  # only the text tower is used
     context_length = model_kwargs.get('text_cfg', {}).get('context_length')
-    tokenizer = open_clip.get_tokenizer(model_name, context_length=context_length)
-    return model.eval(), tokenizer
+    text_cfg = dict(open_clip.get_model_config(model_name) or {}).get('text_cfg', {})
+    if 'hf_tokenizer_name' not in text_cfg:
+        return model.eval(), open_clip.get_tokenizer(model_name, context_length=context_length)
+    if tokenizer is None or not osp.isdir(tokenizer):
+        raise FileNotFoundError(
+            f'{model_name} tokenizes with the Hugging Face tokenizer '
+            f"{text_cfg['hf_tokenizer_name']!r}, which radio_mm does not download: save it "
+            f'to a local directory (AutoTokenizer.from_pretrained(...).save_pretrained(dir)) '
+            f'and pass text_encoder tokenizer=dir (got {tokenizer!r})')
+    from open_clip.tokenizer import HFTokenizer
+    return model.eval(), HFTokenizer(
+        tokenizer, context_length=context_length or text_cfg.get('context_length', 64),
+        **text_cfg.get('tokenizer_kwargs', {}))
 
 
 @torch.no_grad()
 def clip_text_classifier(classnames='imagenet', templates='openai', model_name=DFN_CLIP_MODEL,
-                         pretrained=None, model_kwargs=None, device='cpu', cache_dir=None):
+                         pretrained=None, model_kwargs=None, device='cpu', cache_dir=None,
+                         tokenizer=None):
     """(D, K) zero-shot weights: unit-length columns, one per class name.
 
     ``cache_dir``: keep the weights in ``cache_dir/<hash>.pth``, keyed by the text tower
@@ -93,13 +115,14 @@ def clip_text_classifier(classnames='imagenet', templates='openai', model_name=D
     classnames, templates = named_classnames(classnames), named_templates(templates)
     cache_file = None
     if cache_dir is not None:
-        key = json.dumps([model_name, pretrained and osp.abspath(pretrained), model_kwargs,
-                          classnames, templates], sort_keys=True, default=str)
+        key = [model_name, pretrained and osp.abspath(pretrained), model_kwargs, classnames,
+               templates] + ([osp.abspath(tokenizer)] if tokenizer else [])
+        key = json.dumps(key, sort_keys=True, default=str)
         cache_file = osp.join(cache_dir, hashlib.sha256(key.encode()).hexdigest()[:16] + '.pth')
         if osp.isfile(cache_file):
             return load_torch_file(cache_file, map_location=device)
     from open_clip import build_zero_shot_classifier
-    model, tokenizer = build_text_tower(model_name, pretrained, model_kwargs)
+    model, tokenizer = build_text_tower(model_name, pretrained, model_kwargs, tokenizer)
     weights = build_zero_shot_classifier(model.to(device), tokenizer, classnames, templates,
                                          device=device).float()
     if cache_file is not None:

@@ -33,7 +33,10 @@ class RADIOCLIPZeroShot(FrozenRADIOClassifier):
         summary_slot (int): the student summary token the adaptor reads.
         text_encoder (dict): ``model_name`` (open_clip config), ``pretrained`` (local open_clip
             checkpoint; None = random weights, tests only), ``model_kwargs`` (open_clip config
-            overrides), ``cache_dir`` (keep the class weights on disk).
+            overrides), ``cache_dir`` (keep the class weights on disk), ``tokenizer`` (local
+            Hugging Face tokenizer directory, for SigLIP2 towers: the ``siglip2`` adaptors of
+            C-RADIOv4 with ``SIGLIP2_TEXT_MODELS``, as the official examples'
+            ``--adaptor-name``).
         classnames (str | list[str]): 'imagenet' (open_clip's 1000 curated names) or the
             dataset's class names, in label order.
         templates (str | list[str]): 'openai' (the 80 CLIP prompts), 'simple', or format

@@ -112,3 +112,60 @@ def test_labels_beyond_the_class_names_are_refused():
         model.predict(torch.randn(1, 3, 32, 32), [DataSample().set_gt_label(3)])
     with pytest.raises(RuntimeError, match='tools/test.py'):
         model(torch.randn(1, 3, 32, 32), mode='loss')
+
+
+def _toy_hf_tokenizer(directory, words):
+    """A word-level Hugging Face tokenizer saved locally (stands in for SigLIP2's Gemma)."""
+    pytest.importorskip('transformers')
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    vocab = {w: i for i, w in enumerate(['<pad>', '<eos>', '<unk>'] + sorted(words))}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token='<unk>'))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token='<pad>', eos_token='<eos>',
+                            unk_token='<unk>').save_pretrained(str(directory))
+    return len(vocab)
+
+
+def test_siglip2_text_tower_zero_shot(tmp_path):
+    """The `siglip2` adaptor (C-RADIOv4) classifies with SigLIP2's text tower (open_clip's
+    port of google/siglip2-*, pooled last token), from a local tokenizer; no download."""
+    words = {w for t in TEMPLATES + CLASSNAMES for w in t.replace('{}', '').replace('.', '')
+             .lower().split()}
+    vocab = _toy_hf_tokenizer(tmp_path / 'tok', words)
+    tower = dict(model_name=text_module.SIGLIP2_TEXT_MODELS['siglip2-g-384'], pretrained=None,
+                 tokenizer=str(tmp_path / 'tok'), model_kwargs=dict(
+                     embed_dim=24,
+                     vision_cfg=dict(image_size=32, patch_size=16, width=32, layers=1,
+                                     head_width=16),
+                     text_cfg=dict(context_length=16, vocab_size=vocab, width=32, heads=2,
+                                   layers=1, no_causal_mask=True, proj_bias=True,
+                                   pool_type='last')))
+    torch.manual_seed(0)
+    weights = clip_text_classifier(CLASSNAMES, TEMPLATES, **tower)
+    torch.manual_seed(0)
+    model, tokenizer = build_text_tower(**tower)
+    tokens = tokenizer(['A photo of a Tabby, Cat!'])
+    assert tokens.shape == (1, 16)  # canonicalized (lowercase, no punctuation), padded
+    assert (tokens[0, :5] != tokenizer(['a photo of a tabby cat'])[0, :5]).sum() == 0
+    with torch.no_grad():
+        prompts = model.encode_text(tokenizer([t.format(CLASSNAMES[0]) for t in TEMPLATES]))
+    expected = F.normalize(F.normalize(prompts, dim=1).mean(0), dim=0)
+    assert weights.shape == (24, 3) and torch.allclose(weights[:, 0], expected, atol=1e-5)
+    with pytest.raises(FileNotFoundError, match='tokenizer=dir'):
+        build_text_tower(**dict(tower, tokenizer=None))
+
+
+def test_radio2mm_prints_a_siglip2_zero_shot_config(tmp_path):
+    import sys
+    sys.path.insert(0, osp.join(osp.dirname(__file__), '..'))
+    from release_checkpoints import build_release
+
+    from radio_mm.apis.student_configs import student_configs
+    from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+    release, _ = build_release('c-radio_v4-h')
+    student = read_radio_checkpoint(release, source='v4')
+    zero_shot = student_configs(student.model_cfg, 'v4.pth', student.teachers)['zero_shot']
+    assert set(zero_shot) == {'siglip2-g'}
+    assert zero_shot['siglip2-g']['text_encoder']['model_name'] == 'ViT-gopt-16-SigLIP2-384'
+    assert zero_shot['siglip2-g']['summary_head']['out_dims'] == 24
