@@ -85,8 +85,21 @@ class RADIOModel(BaseModule):
         self.backbone.switch_to_deploy(packed_kernels)
         return self.eval()
 
+    def check_resolution(self, x):
+        """Refuse (B, 3, H, W) input whose H or W is not a multiple of
+        ``min_resolution_step``, naming the nearest supported size (the official check)."""
+        step = self.min_resolution_step
+        h, w = x.shape[-2:]
+        if (h % step or w % step) and not getattr(self.backbone, 'pad_to_multiple', False):
+            near = self.get_nearest_supported_resolution(h, w)
+            raise ValueError(
+                f'input height and width must be multiples of {step} (min_resolution_step), '
+                f'got {h}x{w}; the nearest supported resolution is {near[0]}x{near[1]} '
+                f'(model.get_nearest_supported_resolution({h}, {w})). Resize the images to it.')
+
     def forward_backbone(self, x):
         """[0, 1] images -> :class:`RadioFeatures` before adaptors."""
+        self.check_resolution(x)
         return self.backbone.forward_radio(self.input_conditioner(x))
 
     def backbone_summary(self, radio_features):
@@ -159,6 +172,7 @@ class RADIOModel(BaseModule):
         final_norm = backbone.norm if norm else nn.Identity()
         normalizer = self.intermediate_normalizer if norm_alpha_scheme != 'none' else None
         num_prefix = backbone.num_prefix_tokens
+        self.check_resolution(x)
         x = backbone.prepare_input(self.input_conditioner(x))
 
         intermediates = []
