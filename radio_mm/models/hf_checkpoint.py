@@ -67,6 +67,12 @@ _NATIVE_BLOCK_KEYS = dict(
        for kind in ('weight', 'bias')},
     **{'attn.proj.weight': 'attention.o_proj.weight', 'attn.proj.bias': 'attention.o_proj.bias',
        'ls1.gamma': 'layer_scale1.lambda1', 'ls2.gamma': 'layer_scale2.lambda1'})
+# transformers' ``save_pretrained`` writes RadioModel back in the remote-code names
+# (``conversion_mapping.py`` "radio", reversed), LayerScale as ``layer_scale<j>.lambda1``.
+_SAVED_PREFIXES = (('radio_model.model.', 'backbone.'),
+                   ('radio_model.input_conditioner.', 'input_conditioner.'))
+_VIDEO_KEYS = ('embeddings.video_patch_projection.',
+               'radio_model.model.patch_generator.video_embedder.')
 _BLOCK = re.compile(r'backbone\.blocks\.(\d+)\.(.+)')
 _NATIVE_BLOCK = re.compile(r'encoder\.layer\.(\d+)\.(.+)')
 _QKV = re.compile(r'backbone\.blocks\.(\d+)\.attn\.qkv\.(weight|bias)')
@@ -84,6 +90,12 @@ def read_hf_checkpoint(directory):
                                 f'{CONFIG_FILE})')
     with open(osp.join(directory, CONFIG_FILE)) as f:
         config = json.load(f)
+    if 'args' not in config and config.get('model_type') != 'radio':
+        raise ValueError(
+            f"{directory!r} is not a RADIO model: its {CONFIG_FILE} has model_type="
+            f"{config.get('model_type')!r} and no 'args' (radio_mm reads native "
+            "transformers RADIO directories, model_type='radio', and NVIDIA's "
+            'trust_remote_code RADIO repos)')
     weights = load_safetensors_dir(directory)
     if 'args' in config:
         release = release_from_remote_code(config, weights, directory)
@@ -92,12 +104,6 @@ def read_hf_checkpoint(directory):
         if student.model_cfg.get('summary_idxs') is not None and 'summary_idxs' in release:
             student.model_cfg['summary_idxs'] = release['summary_idxs']
         return student
-    if config.get('model_type') != 'radio':
-        raise ValueError(
-            f"{directory!r} is not a RADIO model: its {CONFIG_FILE} has model_type="
-            f"{config.get('model_type')!r} and no 'args' (radio_mm reads native "
-            "transformers RADIO directories, model_type='radio', and NVIDIA's "
-            'trust_remote_code RADIO repos)')
     return _read_native(config, weights, directory)
 
 
@@ -162,10 +168,10 @@ def _read_native(config, weights, source):
         if match:
             qkv.setdefault((match[1], match[3]), {})[match[2]] = value
             continue
-        ours = _rename(key, reverse=True)
+        ours = _rename(key, reverse=True) or _from_saved_layout(key)
         if ours is not None:
             state_dict[ours] = value
-        elif key.startswith('embeddings.video_patch_projection.') or key == 'summary_idxs':
+        elif key.startswith(_VIDEO_KEYS) or key in ('summary_idxs', 'radio_model.summary_idxs'):
             skipped.append(key)
         else:
             raise KeyError(f'{source!r}: key {key!r} is not part of a transformers RadioModel '
@@ -173,7 +179,7 @@ def _read_native(config, weights, source):
     for (block, kind), parts in qkv.items():
         state_dict[f'backbone.blocks.{block}.attn.qkv.{kind}'] = torch.cat(
             [parts['q'], parts['k'], parts['v']])
-    video = [k for k in skipped if k.startswith('embeddings.video_patch_projection.')]
+    video = [k for k in skipped if k.startswith(_VIDEO_KEYS)]
     if video:
         print_log(f'{source}: skipped {len(video)} video patch projection weights (radio_mm '
                   'students take images only)', logger='current')
@@ -238,6 +244,15 @@ def _rename(key, reverse=False):
     match = block.fullmatch(key)
     if match and match[2] in block_table:
         return f'{prefix}.{match[1]}.{block_table[match[2]]}'
+    return None
+
+
+def _from_saved_layout(key):
+    """A key of a RadioModel directory written by transformers -> radio_mm key, or None."""
+    for prefix, ours in _SAVED_PREFIXES:
+        if key.startswith(prefix) and not key.startswith(_VIDEO_KEYS):
+            return re.sub(r'\.layer_scale([12])\.lambda1$', r'.ls\1.gamma',
+                          ours + key[len(prefix):])
     return None
 
 
