@@ -29,9 +29,10 @@ def install_hint(name):
 
 
 def toolbox_available(name):
-    """Whether toolbox ``name`` can be imported (found on the path), without importing it."""
+    """Whether toolbox ``name`` and the mmcv it builds on are installed (found on the path),
+    without importing them."""
     try:
-        return importlib.util.find_spec(name) is not None
+        return all(importlib.util.find_spec(n) is not None for n in {name, 'mmcv'})
     except ImportError:  # an import hook that refuses the name
         return False
 

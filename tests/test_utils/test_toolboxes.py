@@ -87,3 +87,15 @@ def test_a_broken_toolbox_is_not_reported_as_missing(monkeypatch):
     with pytest.raises(ImportError) as error:
         require_toolbox('mmseg', 'test')
     assert not isinstance(error.value, MissingToolbox)
+
+
+def test_a_toolbox_without_mmcv_counts_as_missing(monkeypatch):
+    import importlib.util
+
+    from radio_mm.utils.toolboxes import toolbox_available
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec',
+                        lambda name, *a: None if name == 'mmcv' else find_spec(name, *a))
+    assert not toolbox_available('mmseg')
+    monkeypatch.undo()
+    assert toolbox_available('mmseg')
