@@ -8,7 +8,6 @@ config.json, the hub model's keys under ``radio_model.``) with the release's out
 """
 import json
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
@@ -20,6 +19,7 @@ from radio_mm.models.hf_checkpoint import (EXTRAS_FILE, hf_export, read_hf_check
 from radio_mm.models.official_checkpoint import release_weights, torch_load
 from radio_mm.models.radio_checkpoint import RADIOCheckpoint, read_radio_checkpoint
 from radio_mm.registry import MODELS
+from script_loader import load_script
 
 transformers = pytest.importorskip('transformers', minversion='5.0')
 
@@ -74,11 +74,13 @@ def sources(distillation_run, tmp_path):
 
 
 @pytest.mark.parametrize('kind', ['release', 'converted', 'distillation'])
-def test_export_loads_natively_with_our_backbone_outputs(kind, distillation_run, tmp_path):
+def test_export_loads_natively_with_our_backbone_outputs(kind, distillation_run, tmp_path,
+                                                        monkeypatch):
     src = sources(distillation_run, tmp_path)[kind]
     out = tmp_path / 'hf'
-    subprocess.run([sys.executable, 'tools/model_converters/radio2hf.py', src, str(out)],
-                   cwd=REPO, check=True, capture_output=True)
+    tool = load_script('tools/model_converters/radio2hf.py')
+    monkeypatch.setattr(sys, 'argv', ['radio2hf.py', src, str(out)])
+    tool.main()
     x = torch.rand(2, 3, 64, 96)
     ours = radio_model(src)
     assert_close(native_outputs(out, x), backbone_outputs(ours, x))
