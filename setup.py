@@ -18,6 +18,17 @@ def read_requirements(name):
         return [line for line in lines if line]
 
 
+def toolbox_extras():
+    """``pip install radio_mm[seg|det|cls|all]``: mmcv and the toolbox of each task, with the
+    pins of requirements/mminstall.txt (radio_mm/utils/toolboxes.py names them in errors)."""
+    pins = {line.split('==')[0].split('>')[0]: line for line in read_requirements('mminstall.txt')}
+    common = [pins['mmcv']]
+    return dict(seg=common + [pins['mmsegmentation'], pins['ftfy'], pins['regex']],
+                det=common + [pins['mmdet'], pins['ftfy'], pins['regex']],
+                cls=common + [pins['mmpretrain']],
+                all=list(pins.values()))
+
+
 setup(
     name='radio_mm',
     version=read_version(),
@@ -31,6 +42,7 @@ setup(
         mim=read_requirements('mminstall.txt'),
         tests=read_requirements('tests.txt'),
         optional=read_requirements('optional.txt'),
+        **toolbox_extras(),
     ),
     license='Apache License 2.0',
     zip_safe=False,

@@ -1,10 +1,10 @@
 """Images for the analysis tools: a file, a folder, or the photos shipped in installed packages."""
 import os.path as osp
 
-import mmcv
 import numpy as np
 
 from radio_mm.datasets import PackageSampleImages, UnlabeledImageDataset
+from radio_mm.utils.toolboxes import require_toolbox
 
 SAMPLES = 'samples'  # the source name of the packages' sample photos
 
@@ -27,6 +27,7 @@ def image_paths(source=SAMPLES, limit=None):
 
 def read_rgb(path):
     """(H, W, 3) uint8 RGB."""
+    mmcv = require_toolbox('mmcv', 'reading images')
     rgb = mmcv.imread(path, channel_order='rgb')
     if rgb is None:
         raise OSError(f'cannot read image {path!r}')

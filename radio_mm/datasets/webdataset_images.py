@@ -19,7 +19,7 @@ import re
 import braceexpand
 import torch
 import webdataset as wds
-from mmcv.transforms import Compose
+from mmengine.dataset import Compose
 from mmengine.logging import print_log
 from torch.utils.data import IterableDataset
 

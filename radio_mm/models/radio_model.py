@@ -137,16 +137,6 @@ class RADIOModel(BaseModule):
         step = self.min_resolution_step
         return Resolution(*(max(step, int(round(s / step) * step)) for s in (height, width)))
 
-    def _check_resolution(self, x):
-        """The official error for sides that are not multiples of ``min_resolution_step``."""
-        step = self.min_resolution_step
-        if x.shape[-2] % step or x.shape[-1] % step:
-            raise ValueError(
-                f'The input resolution must be a multiple of `self.min_resolution_step={step}`'
-                f'. `self.get_nearest_supported_resolution(<height>, <width>)` is provided as '
-                f'a convenience API. Input: {tuple(x.shape[-2:])}, Nearest: '
-                f'{tuple(self.get_nearest_supported_resolution(*x.shape[-2:]))}')
-
     def run_in(self, dtype):
         """Run the student in ``dtype`` as the official hub model runs a release whose
         ``args.dtype`` says so (`hubconf.py`: student and normalizers cast, the conditioner's
@@ -172,10 +162,24 @@ class RADIOModel(BaseModule):
         self.backbone.switch_to_deploy(packed_kernels)
         return self.eval()
 
+    def check_resolution(self, x):
+        """Refuse (B, 3, H, W) input whose H or W is not a multiple of
+        ``min_resolution_step``: the official error (`radio/radio_model.py`), then the size
+        to resize to. A backbone with ``pad_to_multiple`` takes any size."""
+        step = self.min_resolution_step
+        h, w = x.shape[-2:]
+        if (h % step or w % step) and not getattr(self.backbone, 'pad_to_multiple', False):
+            near = tuple(self.get_nearest_supported_resolution(h, w))
+            raise ValueError(
+                f'The input resolution must be a multiple of `self.min_resolution_step={step}`'
+                f'. `self.get_nearest_supported_resolution(<height>, <width>)` is provided as '
+                f'a convenience API. Input: {(h, w)}, Nearest: {near}. Input height and width '
+                f'must be multiples of {step} (min_resolution_step); the nearest supported '
+                f'resolution is {near[0]}x{near[1]}: resize the images to it.')
+
     def forward_backbone(self, x):
         """[0, 1] images -> :class:`RadioFeatures` before adaptors."""
-        if self.window_size is not None and not self.window_padding:
-            self._check_resolution(x)
+        self.check_resolution(x)
         return self.backbone.forward_radio(self.input_conditioner(x))
 
     def backbone_summary(self, radio_features):
@@ -240,8 +244,6 @@ class RADIOModel(BaseModule):
             raise ValueError(f'norm_alpha_scheme must be one of {NORM_ALPHA_SCHEMES}, got '
                              f'{norm_alpha_scheme!r}')
         backbone = self.backbone
-        if self.window_size is not None and not self.window_padding:
-            self._check_resolution(x)
         if not hasattr(backbone, 'block_outputs'):
             raise NotImplementedError(
                 f'forward_intermediates needs a ViT student; {type(backbone).__name__} has no '
@@ -250,6 +252,7 @@ class RADIOModel(BaseModule):
         final_norm = backbone.norm if norm else nn.Identity()
         normalizer = self.intermediate_normalizer if norm_alpha_scheme != 'none' else None
         num_prefix = backbone.num_prefix_tokens
+        self.check_resolution(x)
         x = backbone.prepare_input(self.input_conditioner(x))
 
         intermediates = []

@@ -1,8 +1,8 @@
 """What a RADIO model "sees": PCA pictures of its features, its adaptors' and its teachers'
 side by side (the AM-RADIO paper's figure 1)."""
-import mmcv
 import torch
 
+from radio_mm.utils.toolboxes import require_toolbox
 from .feature_pca import feature_pca_panel
 
 
@@ -17,6 +17,7 @@ def student_input(rgb, model, size):
     h, w = rgb.shape[:2]
     scale = size / max(h, w)
     new_h, new_w = model.get_nearest_supported_resolution(h * scale, w * scale)
+    mmcv = require_toolbox('mmcv', 'resizing images')
     return mmcv.imresize(rgb, (new_w, new_h), interpolation='bicubic')
 
 

@@ -2,11 +2,11 @@
 import os
 import os.path as osp
 
-import mmcv
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from radio_mm.registry import HOOKS
+from radio_mm.utils.toolboxes import require_toolbox
 from radio_mm.visualization import feature_pca_panel, radio_feature_maps
 
 
@@ -43,6 +43,7 @@ class FeaturePCAHook(Hook):
         self.save(runner)
 
     def _load_image(self):
+        mmcv = require_toolbox('mmcv', 'FeaturePCAHook')
         if self.image is None:
             from skimage import data
             rgb = data.astronaut()

@@ -16,11 +16,11 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from mmengine.evaluator import BaseMetric
 
 from radio_mm.registry import METRICS
 from radio_mm.structures import mask_iou
+from radio_mm.utils.toolboxes import require_toolbox
 
 # pycocotools COCOeval.Params: areaRng for 'small', 'medium', 'large'
 COCO_AREA_RANGES = dict(small=(0, 32**2), medium=(32**2, 96**2), large=(96**2, math.inf))
@@ -28,6 +28,8 @@ COCO_AREA_RANGES = dict(small=(0, 32**2), medium=(32**2, 96**2), large=(96**2, m
 
 def masks_at_original_size(masks, img_shape, ori_shape):
     """mmdet instance masks drawn on the resized image -> (N, H, W) bool at ``ori_shape``."""
+    require_toolbox('mmdet', 'BoxPromptMaskIoU')
+    from mmdet.structures.mask import BitmapMasks, PolygonMasks
     h, w = img_shape[:2]
     if isinstance(masks, PolygonMasks):
         masks = PolygonMasks(masks.masks, h, w).resize(ori_shape[:2])

@@ -16,12 +16,12 @@ import warnings
 
 import torch
 import torch.nn.functional as F
-from mmdet.structures.bbox import get_box_tensor
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
 from radio_mm.registry import MODELS
 from radio_mm.structures import mask_iou
+from radio_mm.utils.toolboxes import require_toolbox
 from .sam_decoder import (SAM_DECODER_DEFAULTS, SAM_WEIGHTS_HINT, build_sam_decoder,
                           load_sam_decoder)
 
@@ -268,7 +268,7 @@ class RADIOSAM(BaseModel):
 
     def segment_boxes(self, embedding, instances, input_hw, original_hw):
         """Masks for ``instances.bboxes`` (N, 4, input pixels) -> :class:`InstanceData`."""
-        boxes = get_box_tensor(instances.bboxes)
+        boxes = _box_tensor(instances.bboxes)
         (h, w), (ori_h, ori_w) = input_hw, original_hw
         pred = InstanceData(labels=instances.labels,
                             bboxes=boxes / boxes.new_tensor([w / ori_w, h / ori_h] * 2))
@@ -299,7 +299,7 @@ class RADIOSAM(BaseModel):
             if len(instances) == 0:
                 continue
             keep = torch.randperm(len(instances))[:self.max_train_prompts]
-            boxes = get_box_tensor(instances.bboxes)[keep.to(embedding.device)]
+            boxes = _box_tensor(instances.bboxes)[keep.to(embedding.device)]
             mask_logits, iou = self.decode(embedding[None], boxes=boxes)
             logits.append(mask_logits[:, 0])
             predicted_ious.append(iou[:, 0])
@@ -333,3 +333,10 @@ class RADIOSAM(BaseModel):
                              f'the resized image {(h, w)}')
         masks = F.pad(masks, (0, self.image_size - w, 0, self.image_size - h))
         return F.interpolate(masks[:, None], size=tuple(logits_hw), mode='area')[:, 0]
+
+
+def _box_tensor(bboxes):
+    """(N, 4) xyxy tensor of mmdet boxes (a tensor or a ``BaseBoxes``)."""
+    require_toolbox('mmdet', 'RADIOSAM box prompts')
+    from mmdet.structures.bbox import get_box_tensor
+    return get_box_tensor(bboxes)
