@@ -92,7 +92,7 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
         else cfg.model
     if checkpoint is not None:
         from radio_mm.apis.radio_model import model_from_checkpoint
-        from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+        from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
         # The file describes its student (a run's meta, a release's args): built as stored.
         model = model_from_checkpoint(read_radio_checkpoint(checkpoint))
     else:

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from radio_mm.apis import radio_model
-from radio_mm.models import official_releases
-from radio_mm.models.radio_checkpoint import RADIOCheckpoint
+from radio_mm.formats import official_releases
+from radio_mm.formats.radio_checkpoint import RADIOCheckpoint
 
 OFFICIAL = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'radio_official_tiny.pth.tar')
 # hubconf.radio_model(version="", progress=True, adaptor_names=None, neck_name=None,

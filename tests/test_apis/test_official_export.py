@@ -199,7 +199,7 @@ def test_attention_head_release_round_trips(tmp_path):
     sys.path.insert(0, osp.join(osp.dirname(__file__), '..', 'test_models'))
     from release_checkpoints import build_release
 
-    from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+    from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
     release, _ = build_release('c-radio_v4-h')
     torch.save(read_radio_checkpoint(release, source='v4').to_checkpoint(),
                tmp_path / 'v4.pth')

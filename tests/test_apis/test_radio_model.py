@@ -176,7 +176,7 @@ def test_public_attributes_are_the_official_models(tmp_path):
 
 
 def test_release_name_gives_the_release_resolutions(monkeypatch, tmp_path):
-    from radio_mm.models import official_releases
+    from radio_mm.formats import official_releases
     monkeypatch.setattr(official_releases, 'checkpoint_path', lambda name, progress: OFFICIAL)
     model = radio_model('radio_v2.5-g')
     assert (model.preferred_resolution, model.max_resolution) == ((896, 896), 1792)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from radio_mm.models.official_releases import RELEASES
+from radio_mm.formats.official_releases import RELEASES
 
 REPO = Path(__file__).resolve().parents[2]
 INDEX = yaml.safe_load((REPO / 'model-index.yml').read_text())

@@ -16,8 +16,9 @@ import torch
 from radio_mm.apis import radio_model
 from radio_mm.formats.hf_checkpoint import (EXTRAS_FILE, hf_export, read_hf_checkpoint,
                                            save_hf_directory)
-from radio_mm.models.official_checkpoint import release_weights, torch_load
-from radio_mm.models.radio_checkpoint import RADIOCheckpoint, read_radio_checkpoint
+from radio_mm.formats.official_checkpoint import release_weights
+from radio_mm.utils.torch_files import load_torch_file
+from radio_mm.formats.radio_checkpoint import RADIOCheckpoint, read_radio_checkpoint
 from radio_mm.registry import MODELS
 from script_loader import load_script
 
@@ -125,7 +126,7 @@ def test_native_directory_made_by_transformers_loads(tmp_path):
 def remote_code_directory(path, adaptor_names):
     """NVlabs/RADIO hf_hub.py's output for the tiny release: RADIOConfig + the weights of
     ``hf_model.RADIOModel`` (``radio_model.`` + the hub RADIOModel's state dict)."""
-    release = torch_load(OFFICIAL)
+    release = load_torch_file(OFFICIAL)
     args = dict(vars(release['args']))
     args['dtype'] = str(args.get('dtype', torch.float32)).split('.')[-1]
     weights = {}

@@ -14,8 +14,8 @@ normalizer...) are refused with the reason (radio_mm/formats/hf_checkpoint.py).
 import argparse
 
 from radio_mm.formats.hf_checkpoint import save_hf_directory
-from radio_mm.models.official_releases import checkpoint_path
-from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+from radio_mm.formats.official_releases import checkpoint_path
+from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
 
 
 def parse_args():

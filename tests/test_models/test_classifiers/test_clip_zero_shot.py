@@ -162,7 +162,7 @@ def test_radio2mm_prints_a_siglip2_zero_shot_config(tmp_path):
     from release_checkpoints import build_release
 
     from radio_mm.apis.student_configs import student_configs
-    from radio_mm.models.radio_checkpoint import read_radio_checkpoint
+    from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
     release, _ = build_release('c-radio_v4-h')
     student = read_radio_checkpoint(release, source='v4')
     zero_shot = student_configs(student.model_cfg, 'v4.pth', student.teachers)['zero_shot']
