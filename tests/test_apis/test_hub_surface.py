@@ -25,8 +25,6 @@ HUB_DEFAULT_VERSION = 'c-radio_v4-h'
 HUB_INTERMEDIATE_ARGUMENTS = ['x', 'indices', 'return_prefix_tokens', 'norm', 'stop_early',
                               'output_fmt', 'intermediates_only', 'aggregation',
                               'norm_alpha_scheme']
-# Attributes issue 22 adds to RADIOModel (branch wt-official); xfail until it is merged.
-PENDING_ISSUE_22 = pytest.mark.xfail(reason='issue 22 adds this attribute', strict=False)
 
 
 @pytest.fixture(scope='module')
@@ -44,7 +42,8 @@ def test_entry_point_takes_the_hub_arguments_in_the_hub_order():
     assert official_releases.DEFAULT_RELEASE == HUB_DEFAULT_VERSION
     # radio_mm's own options are keyword-only.
     assert {name for name, p in parameters.items()
-            if p.kind == inspect.Parameter.KEYWORD_ONLY} == {'weights_only', 'use_ema', 'deploy'}
+            if p.kind == inspect.Parameter.KEYWORD_ONLY} == {'weights_only', 'use_ema', 'deploy',
+                                                      'dtype', 'vitdet_padding'}
 
 
 def test_hub_call_forms(tmp_path):
@@ -97,9 +96,9 @@ MODEL_ATTRIBUTES = [
         m.forward_intermediates).parameters) == HUB_INTERMEDIATE_ARGUMENTS),
     ('forward', lambda m: list(inspect.signature(m.forward).parameters)[:2] == [
         'x', 'feature_fmt']),
-] + [pytest.param(name, check, marks=PENDING_ISSUE_22) for name, check in [
-    ('preferred_resolution', lambda m: tuple(m.preferred_resolution)),
-    ('max_resolution', lambda m: m.max_resolution > 0),
+    # A file, not a release name: hubconf passes no resolutions for it.
+    ('preferred_resolution', lambda m: m.preferred_resolution is None),
+    ('max_resolution', lambda m: m.max_resolution is None),
     ('window_size', lambda m: m.window_size is None),
     ('num_summary_tokens', lambda m: m.num_summary_tokens == 8),
     ('num_cls_tokens', lambda m: m.num_cls_tokens == 3),
@@ -108,7 +107,7 @@ MODEL_ATTRIBUTES = [
     ('inter_feature_normalizer', lambda m: hasattr(m, 'inter_feature_normalizer')),
     ('summary_idxs', lambda m: torch.is_tensor(m.summary_idxs)),
     ('Resolution fields', lambda m: m.get_nearest_supported_resolution(230, 250).height == 224),
-]]
+]
 
 
 @pytest.mark.parametrize('name,check', MODEL_ATTRIBUTES)
