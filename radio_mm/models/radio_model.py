@@ -96,12 +96,16 @@ class RADIOModel(BaseModule):
         """(B, 3, H, W) in [0, 1] -> RadioOutput, or a dict of them with adaptors."""
         if feature_fmt not in ('NLC', 'NCHW'):
             raise ValueError(f"feature_fmt must be 'NLC' or 'NCHW', got {feature_fmt!r}")
-        return self._outputs(self.forward_backbone(x), feature_fmt)
+        return self._returned(self.forward_outputs(self.forward_backbone(x), feature_fmt))
 
-    def _outputs(self, radio, feature_fmt):
-        """Final :class:`RadioFeatures` -> what :meth:`forward` returns.
+    def forward_outputs(self, radio, feature_fmt='NLC'):
+        """The output step: final :class:`RadioFeatures` -> ``{'backbone': RadioOutput,
+        <adaptor name>: RadioOutput}``, features whitened by the feature normalizer.
 
-        The adaptors read the normalized features, as in the official ``_extract_final``.
+        Every caller that turns backbone features into model outputs goes through here
+        (:meth:`forward`, :meth:`forward_intermediates`, the ONNX wrapper), so none of them
+        can drop a step. The adaptors read the normalized features, as in the official
+        ``_extract_final``.
         """
         radio = radio._replace(features=self.feature_normalizer(radio.features))
         outputs = dict(backbone=RadioOutput(self.backbone_summary(radio), radio.features))
@@ -113,6 +117,11 @@ class RADIOModel(BaseModule):
             outputs = {name: RadioOutput(out.summary, tokens_to_nchw(
                 out.features, radio.hw, self.feature_scale(name)))
                 for name, out in outputs.items()}
+        return outputs
+
+    def _returned(self, outputs):
+        """What :meth:`forward` returns for :meth:`forward_outputs`: the dict with adaptors,
+        else the backbone's RadioOutput (the official contract)."""
         return outputs if self.adaptors else outputs['backbone']
 
     def forward_intermediates(self, x, indices=None, return_prefix_tokens=False, norm=False,
@@ -187,7 +196,7 @@ class RADIOModel(BaseModule):
         final = final_norm(tokens)
         radio = RadioFeatures(summary=final[:, :backbone.num_summary_tokens],
                               features=final[:, num_prefix:], hw=hw)
-        return self._outputs(radio, output_fmt), intermediates
+        return self._returned(self.forward_outputs(radio, output_fmt)), intermediates
 
     @staticmethod
     def _whiten_block(normalizer, tokens, index, rot_index, num_prefix):

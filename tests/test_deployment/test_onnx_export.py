@@ -113,3 +113,40 @@ def test_deployed_copy_leaves_the_callers_model_as_it_is():
     assert next(model.parameters()).dtype == torch.float64  # not converted in place
     ready = MODELS.build(TINY_VIT).switch_to_deploy()
     assert deployed_copy(ready) is ready  # nothing to change: no copy
+
+
+def test_radio_model_with_feature_normalizer_matches_model_call(tmp_path):
+    """The ONNX graph and ``check_onnx`` follow ``model(x)``, feature whitening included."""
+    import onnxruntime as ort
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='RADIOModel', backbone=TINY_VIT, feature_normalizer=True,
+        adaptors=dict(clip=dict(in_dims=32, feature_dims=24, summary_dims=16,
+                                hidden_dims=32)))).eval()
+    randomize_feature_normalizer(model)
+    path = tmp_path / 'radio.onnx'
+    export_onnx(model, str(path), (64, 64))
+    images = torch.rand(2, 3, 64, 96)
+    with torch.no_grad():
+        expected = model(images, feature_fmt='NCHW')
+    session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    got = dict(zip([o.name for o in session.get_outputs()],
+                   session.run(None, {'images': images.numpy()})))
+    for name, ref in [('features', expected['backbone'].features),
+                      ('clip.features', expected['clip'].features),
+                      ('clip.summary', expected['clip'].summary)]:
+        torch.testing.assert_close(torch.from_numpy(got[name]), ref, rtol=1e-4, atol=1e-4)
+    check_onnx(model, str(path), [(64, 96)])
+    # check_onnx compares with model(x): the whitening missing on one side fails it.
+    model.feature_normalizer.tx.copy_(torch.eye(32))
+    model.feature_normalizer.mean.zero_()
+    with pytest.raises(RuntimeError, match='features at .* relative error'):
+        check_onnx(model, str(path), [(64, 96)])
+
+
+def randomize_feature_normalizer(model):
+    """A non-identity whitening, as releases carry (``_feature_normalizer.{mean,tx}``)."""
+    generator = torch.Generator().manual_seed(1)
+    normalizer = model.feature_normalizer
+    normalizer.mean.copy_(torch.randn(normalizer.mean.shape, generator=generator))
+    normalizer.tx.copy_(torch.randn(normalizer.tx.shape, generator=generator))
