@@ -26,7 +26,7 @@ import torch
 
 from radio_mm.models.backbones.radio_vit import RADIOViT
 from radio_mm.models.radio_checkpoint import load_checkpoint_file, read_radio_checkpoint
-from .radio_model import model_from_checkpoint
+from .model_loading import model_from_checkpoint
 
 # radio_mm ERADIO arch -> the official timm name that builds it (`radio/eradio_model.py`).
 ERADIO_NAMES = {'l': 'eradio', 'xxxtiny': 'eradio_xxxtiny'}

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from radio_mm.models import RADIOModel
-from radio_mm.models.radio_model import tokens_to_nchw
+from radio_mm.models.inference_model import tokens_to_nchw
 from radio_mm.models.backbones import ERADIO, RADIOBackbone
 
 EXPORTERS = ('auto', 'dynamo', 'torchscript')
