@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
 
-from ..utils.deploy import DEPLOYED_ERROR
+from ..utils.inference_form import DEPLOYED_ERROR
 from ..utils.packed_kernels import pack_kernels
 
 

@@ -22,7 +22,7 @@ import torch
 from timm.layers import ConvNormAct, Mlp
 from torch import nn
 
-from .deploy import is_tracing
+from .inference_form import is_tracing
 
 
 def packed_kernels_available():

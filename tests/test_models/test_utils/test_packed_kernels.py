@@ -12,7 +12,7 @@ from timm.layers import ConvNormAct, Mlp
 from torch import nn
 
 from radio_mm.models.utils import packed_kernels
-from radio_mm.models.utils.deploy import fuse_all_conv_norm_act
+from radio_mm.models.utils.inference_form import fuse_all_conv_norm_act
 from radio_mm.models.utils.packed_kernels import (PackedConv2d, PackedLinear, pack_kernels,
                                                   packed_kernels_available)
 from radio_mm.models.utils.winograd_conv import WinogradConv2d
