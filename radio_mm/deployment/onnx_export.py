@@ -27,15 +27,15 @@ input conditioner is inside), normalized images for a bare backbone. Outputs are
 import os
 import os.path as osp
 import warnings
-from copy import deepcopy
 
 import numpy as np
 import torch
 from torch import nn
 
 from radio_mm.models import RADIOModel
-from radio_mm.models.inference_model import tokens_to_nchw
 from radio_mm.models.backbones import ERADIO, RADIOBackbone
+from radio_mm.models.inference_model import tokens_to_nchw
+from radio_mm.models.utils.inference_form import deployed_copy
 
 EXPORTERS = ('auto', 'dynamo', 'torchscript')
 DEFAULT_TOLERANCE = 1e-4  # max |onnx - torch| / max |torch|, per output
@@ -207,15 +207,6 @@ def export_onnx(model, path, input_hw=(224, 224), batch_size=2, exporter='auto',
                              input='RGB in [0, 1]' if isinstance(model, RADIOModel) else
                              'normalized RGB'))
     return dict(exporter=exporter, output_names=names, size_multiple=step)
-
-
-def deployed_copy(model):
-    """A float32 CPU copy of ``model`` in its inference form (the model is left as is)."""
-    backbone = model.backbone if isinstance(model, RADIOModel) else model
-    as_is = backbone.deployed and all(p.dtype == torch.float32 and p.device.type == 'cpu'
-                                      for p in model.parameters())
-    copy = model if as_is else deepcopy(model).float().cpu()
-    return copy.switch_to_deploy().eval()
 
 
 def _add_metadata(path, metadata):

@@ -79,6 +79,11 @@ class RADIOModel(BaseModule):
         self.input_conditioner = nn.Identity()
         return conditioner
 
+    @property
+    def deployed(self):
+        """True once :meth:`switch_to_deploy` ran (the backbone's inference form)."""
+        return self.backbone.deployed
+
     def switch_to_deploy(self, packed_kernels=True):
         """The backbone's inference form (:meth:`RADIOBackbone.switch_to_deploy`; official
         NVlabs/RADIO name); the model stays in eval mode and refuses training."""
