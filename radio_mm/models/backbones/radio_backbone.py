@@ -13,7 +13,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ..utils.inference_form import DEPLOYED_ERROR
-from ..utils.packed_kernels import pack_kernels
+from ..utils.kernel_packing import pack_kernels
 
 
 class RadioFeatures(NamedTuple):
