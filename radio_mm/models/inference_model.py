@@ -157,13 +157,7 @@ class RADIOModel(BaseModule):
             list of intermediates, or ``(final, intermediates)`` where ``final`` is what
             :meth:`forward` returns with ``feature_fmt=output_fmt``.
         """
-        if output_fmt not in ('NCHW', 'NLC'):
-            raise ValueError(f"output_fmt must be 'NCHW' or 'NLC', got {output_fmt!r}")
-        if aggregation not in AGGREGATIONS:
-            raise ValueError(f'aggregation must be one of {AGGREGATIONS}, got {aggregation!r}')
-        if norm_alpha_scheme not in NORM_ALPHA_SCHEMES:
-            raise ValueError(f'norm_alpha_scheme must be one of {NORM_ALPHA_SCHEMES}, got '
-                             f'{norm_alpha_scheme!r}')
+        check_intermediates_args(output_fmt, aggregation, norm_alpha_scheme)
         backbone = self.backbone
         if not hasattr(backbone, 'block_outputs'):
             raise NotImplementedError(
@@ -171,37 +165,49 @@ class RADIOModel(BaseModule):
                 'blocks (use its out_indices maps instead).')
         take = take_indices(backbone.num_layers, indices)
         final_norm = backbone.norm if norm else nn.Identity()
-        normalizer = self.intermediate_normalizer if norm_alpha_scheme != 'none' else None
-        num_prefix = backbone.num_prefix_tokens
-        x = backbone.prepare_input(self.input_conditioner(x))
-
-        intermediates = []
-        group, alpha_sum, group_size = 0, 0, 0
-        for i, tokens, hw in backbone.block_outputs(x, take[-1] + 1 if stop_early else None):
-            position = len(intermediates)
-            if aggregation == 'dense':
-                y, alpha = self._whiten_block(normalizer, tokens, i, take[min(
-                    position, len(take) - 1)], num_prefix)
-                if norm_alpha_scheme == 'post-alpha':
-                    group, alpha_sum = group + y, alpha_sum + alpha
-                else:
-                    group, alpha_sum = group + alpha * y, alpha_sum + 1
-                group_size += 1
-            if position < len(take) and i == take[position]:
-                if aggregation == 'dense':
-                    out = alpha_sum / group_size * group / group_size
-                    group, alpha_sum, group_size = 0, 0, 0
-                else:
-                    y, alpha = self._whiten_block(normalizer, tokens, i, i, num_prefix)
-                    out = alpha * y
-                intermediates.append(self._intermediate_output(
-                    final_norm(out), hw, output_fmt, return_prefix_tokens))
+        blocks = backbone.block_outputs(backbone.prepare_input(self.input_conditioner(x)),
+                                        take[-1] + 1 if stop_early else None)
+        taken, (tokens, hw) = self._aggregate_blocks(blocks, take, aggregation,
+                                                     norm_alpha_scheme)
+        intermediates = [self._intermediate_output(final_norm(out), out_hw, output_fmt,
+                                                   return_prefix_tokens)
+                         for out, out_hw in taken]
         if intermediates_only:
             return intermediates
         final = final_norm(tokens)
         radio = RadioFeatures(summary=final[:, :backbone.num_summary_tokens],
-                              features=final[:, num_prefix:], hw=hw)
+                              features=final[:, backbone.num_prefix_tokens:], hw=hw)
         return self._returned(self.forward_outputs(radio, output_fmt)), intermediates
+
+    def _aggregate_blocks(self, blocks, take, aggregation, norm_alpha_scheme):
+        """Whiten and aggregate the block outputs for :meth:`forward_intermediates`.
+
+        Args:
+            blocks: ``(index, tokens, hw)`` of each block run, in order.
+            take (list[int]): the sorted block indices to return.
+        Returns:
+            ``([(tokens, hw)] per taken block, (tokens, hw) of the last block run)``: the
+            taken block's whitened tokens times its alpha ('sparse'), or the
+            :class:`DenseGroup` mean of the blocks since the previous taken one ('dense').
+        """
+        normalizer = self.intermediate_normalizer if norm_alpha_scheme != 'none' else None
+        num_prefix = self.backbone.num_prefix_tokens
+        group = DenseGroup(post_alpha=norm_alpha_scheme == 'post-alpha')
+        taken = []
+        for i, tokens, hw in blocks:
+            position = len(taken)
+            if aggregation == 'dense':
+                # A group is rotated with the rotation of the block that closes it.
+                group.add(*self._whiten_block(normalizer, tokens, i, take[min(
+                    position, len(take) - 1)], num_prefix))
+            if position < len(take) and i == take[position]:
+                if aggregation == 'dense':
+                    out = group.pop_mean()
+                else:
+                    y, alpha = self._whiten_block(normalizer, tokens, i, i, num_prefix)
+                    out = alpha * y
+                taken.append((out, hw))
+        return taken, (tokens, hw)
 
     @staticmethod
     def _whiten_block(normalizer, tokens, index, rot_index, num_prefix):
@@ -224,6 +230,40 @@ class RADIOModel(BaseModule):
     def feature_scale(self, name):
         """Feature cells per backbone token side for output ``name`` (adaptor upsampling)."""
         return 1 if name == 'backbone' else self.adaptors[name].upsample_factor
+
+
+def check_intermediates_args(output_fmt, aggregation, norm_alpha_scheme):
+    """Raise on an unknown :meth:`RADIOModel.forward_intermediates` option."""
+    if output_fmt not in ('NCHW', 'NLC'):
+        raise ValueError(f"output_fmt must be 'NCHW' or 'NLC', got {output_fmt!r}")
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f'aggregation must be one of {AGGREGATIONS}, got {aggregation!r}')
+    if norm_alpha_scheme not in NORM_ALPHA_SCHEMES:
+        raise ValueError(f'norm_alpha_scheme must be one of {NORM_ALPHA_SCHEMES}, got '
+                         f'{norm_alpha_scheme!r}')
+
+
+class DenseGroup:
+    """Running Dense Connector mean (Yao et al. 2024) of whitened blocks ``(y, alpha)``:
+    ``mean(alpha) * mean(y)`` with alpha applied after averaging ('post-alpha'), or
+    ``mean(alpha * y)`` ('pre-alpha'), as NVlabs/RADIO `radio/forward_intermediates.py`."""
+
+    def __init__(self, post_alpha):
+        self.post_alpha = post_alpha
+        self.total, self.alpha_sum, self.size = 0, 0, 0
+
+    def add(self, y, alpha):
+        if self.post_alpha:
+            self.total, self.alpha_sum = self.total + y, self.alpha_sum + alpha
+        else:
+            self.total, self.alpha_sum = self.total + alpha * y, self.alpha_sum + 1
+        self.size += 1
+
+    def pop_mean(self):
+        """The mean of the blocks added since the last call; starts a new group."""
+        mean = self.alpha_sum / self.size * self.total / self.size
+        self.total, self.alpha_sum, self.size = 0, 0, 0
+        return mean
 
 
 def tokens_to_nchw(tokens, hw, scale=1):
