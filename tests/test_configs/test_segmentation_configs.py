@@ -30,7 +30,7 @@ def _output_channels(backbone):
 
 def _build(cfg):
     import_toolbox(cfg.default_scope)
-    # The segmentor builds its parts by plain type name, as the Runner does in scope.
+    # The segmentor builds its parts by type name (radio_mm's scoped), as the Runner does.
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         return MODELS.build(cfg.model)
 
