@@ -1,18 +1,22 @@
-"""radio_mm's registries, and how its modules become visible to every OpenMMLab toolbox.
+"""radio_mm's registries: children of mmengine's root registries with scope ``'radio_mm'``.
 
-The mechanism, in one place:
+As mmseg, mmdet and mmpretrain do, radio_mm keeps its classes in its own registries and
+writes nothing into mmengine's root, so no name of another package can clash with one of
+radio_mm's. How a config reaches them (docs/registry.md):
 
-* Each registry below is a child of mmengine's root registry with scope ``'radio_mm'``, so the
-  distillation configs run with ``default_scope='radio_mm'`` and any config may say
-  ``type='radio_mm.RADIOViT'`` explicitly.
-* Registering a module here also registers it, under the same name, in mmengine's root
-  registry (the parent). mmseg, mmdet and mmpretrain registries are all children of that root,
-  and ``Registry.get`` falls back from a scope to its ancestors, so after
-  ``custom_imports=dict(imports=['radio_mm'])`` a plain ``type='RADIOViT'`` builds whatever
-  ``default_scope`` the config sets. mmcv does the same for its layers and transforms.
-* A toolbox's own module of the same name still wins inside that toolbox's scope (it is
-  found before the root), so radio_mm never shadows mmseg/mmdet/mmpretrain classes.
+* Configs with ``default_scope='radio_mm'`` (distillation) name classes plainly:
+  ``type='RADIOViT'``.
+* Configs that run under another toolbox's scope (mmseg, mmdet, mmpretrain) import radio_mm
+  (``custom_imports=dict(imports=['radio_mm'])``) and name its classes with the scope,
+  ``type='radio_mm.RADIOViT'``: mmengine's ``Registry.get`` resolves a ``scope.Name`` key
+  through the root's children.
+* radio_mm's own code building from these registries (a RADIOModel its backbone and
+  adaptors, a distiller its teachers and losses) gets radio_mm's class for a plain name
+  radio_mm holds, whatever the default scope (:func:`build_radio_mm_first`); other names
+  resolve as mmengine resolves them.
 """
+from copy import copy
+
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -32,16 +36,25 @@ from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZER
 from mmengine.registry import Registry
 
 
-class SharedRegistry(Registry):
-    """A scoped registry that also publishes each module to its root parent."""
+def build_radio_mm_first(cfg, registry, *args, **kwargs):
+    """Build ``cfg`` from ``registry`` (one of radio_mm's) with mmengine's build function for
+    that registry, reading a plain type name the registry holds as ``radio_mm.<name>``.
 
-    def _register_module(self, module, module_name=None, force=False):
-        super()._register_module(module, module_name, force)
-        self.parent._register_module(module, module_name, force)
+    mmengine looks a plain name up in the default scope's registry; under mmseg's scope
+    that registry does not know radio_mm's classes, so the nested configs a radio_mm class
+    builds itself (``backbone=dict(type='RADIOViT')`` in a RADIOModel) would fail there.
+    """
+    registry.import_from_location()
+    obj_type = cfg.get('type') if isinstance(cfg, dict) else None
+    if isinstance(obj_type, str) and '.' not in obj_type and obj_type in registry.module_dict:
+        cfg = copy(cfg)
+        cfg['type'] = f'{registry.scope}.{obj_type}'
+    return registry.parent.build_func(cfg, registry, *args, **kwargs)
 
 
 def _child(name, parent, location):
-    return SharedRegistry(name, parent=parent, scope='radio_mm', locations=[location])
+    return Registry(name, parent=parent, scope='radio_mm', locations=[location],
+                    build_func=build_radio_mm_first)
 
 
 MODELS = _child('model', MMENGINE_MODELS, 'radio_mm.models')

@@ -12,7 +12,7 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 model = dict(
-    backbone=dict(_delete_=True, type='ERADIO', arch='l'),
+    backbone=dict(_delete_=True, type='radio_mm.ERADIO', arch='l'),
     # The recipe's adaptor_cfg (hidden 1536, one inner block) from E-RADIO-L's 1536-d neck
     # into DFN CLIP's 1024 dims.
     summary_head=dict(in_dims=1536, hidden_dims=1536, out_dims=1024, num_inner=1),

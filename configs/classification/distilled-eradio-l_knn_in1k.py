@@ -12,5 +12,5 @@ test_pipeline = [
     dict(type='CenterCrop', crop_size=resolution),
     dict(type='PackInputs'),
 ]
-model = dict(backbone=dict(_delete_=True, type='ERADIO', arch='l'), summary_idxs=[0])
+model = dict(backbone=dict(_delete_=True, type='radio_mm.ERADIO', arch='l'), summary_idxs=[0])
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -17,7 +17,7 @@ test_pipeline = [
 ]
 model = dict(
     # E-RADIO's one summary (the mean of its final tokens), frozen.
-    backbone=dict(_delete_=True, type='ERADIO', arch='l', out_type='summary', frozen=True,
+    backbone=dict(_delete_=True, type='radio_mm.ERADIO', arch='l', out_type='summary', frozen=True,
                   init_cfg=dict(type='Pretrained',
                                 checkpoint='work_dirs/eradio_l/iter_600000.pth')),
     head=dict(in_channels=1536))

@@ -15,9 +15,9 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 model = dict(
-    type='RADIOCLIPZeroShot',
+    type='radio_mm.RADIOCLIPZeroShot',
     backbone=dict(
-        type='RADIOViT',
+        type='radio_mm.RADIOViT',
         arch='b',
         patch_size=16,
         cpe_max_size=2048,

@@ -15,9 +15,9 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 model = dict(
-    type='RADIOFeatureExtractor',
+    type='radio_mm.RADIOFeatureExtractor',
     backbone=dict(
-        type='RADIOViT',
+        type='radio_mm.RADIOViT',
         arch='b',
         patch_size=16,
         cpe_max_size=2048,
@@ -28,9 +28,9 @@ model = dict(
     # radio2mm.py prints a file's; RADIOCheckpointCheckHook refuses a file that disagrees.
     summary_idxs=[0, 1, 2])
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_evaluator = dict(_delete_=True, type='KNNAccuracy', k=20, temperature=0.07, topk=(1, 5))
+test_evaluator = dict(_delete_=True, type='radio_mm.KNNAccuracy', k=20, temperature=0.07, topk=(1, 5))
 # The bank: the test dataloader (same transform) on the train split.
-custom_hooks = [dict(type='KNNBankHook', dataset=dict(split='train'))]
+custom_hooks = [dict(type='radio_mm.KNNBankHook', dataset=dict(split='train'))]
 # Evaluation only (fp16=True runs the model under autocast on GPUs).
 test_cfg = dict(type='TestLoop', fp16=False)
 train_dataloader = None

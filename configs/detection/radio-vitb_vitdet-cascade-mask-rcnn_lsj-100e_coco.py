@@ -5,7 +5,7 @@
 # (30, 15) inverted; each stage is a LayerNorm'd 4conv1fc head with class-agnostic boxes.
 _base_ = './radio-vitb_vitdet-mask-rcnn_lsj-100e_coco.py'
 
-norm_cfg = dict(type='LN2d', requires_grad=True)
+norm_cfg = dict(type='radio_mm.LN2d', requires_grad=True)
 stage_ious = [0.5, 0.6, 0.7]
 stage_stds = [[0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1, 0.1], [0.033, 0.033, 0.067, 0.067]]
 model = dict(

@@ -16,7 +16,7 @@ model = dict(data_preprocessor=dict(
 # Mixed precision, as ViTDet trains; on CPU use optim_wrapper.type='OptimWrapper'.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
-    constructor='LayerDecayOptimizerConstructor',
+    constructor='radio_mm.LayerDecayOptimizerConstructor',
     paramwise_cfg=dict(decay_rate=0.7, decay_type='layer_wise', num_layers=12),
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1))
 

@@ -16,13 +16,13 @@ default_scope = 'mmdet'
 
 image_size = 1024
 model = dict(
-    type='RADIOSAM',
+    type='radio_mm.RADIOSAM',
     # The ViT-H/16 student of configs/distill/radio_vith.py (the paper's recipe). For another
     # RADIO, put its RADIOModel config here: the converter checks that the weights fit it,
     # and tools/model_converters/radio2mm.py prints a release's backbone and adaptors.
     radio=dict(
-        type='RADIOModel',
-        backbone=dict(type='RADIOViT', arch='h', patch_size=16, cpe_max_size=2048,
+        type='radio_mm.RADIOModel',
+        backbone=dict(type='radio_mm.RADIOViT', arch='h', patch_size=16, cpe_max_size=2048,
                       num_summary_tokens=2, register_multiple=8),
         adaptors=dict(sam=dict(in_dims=1280, feature_dims=256, hidden_dims=1520, num_inner=1))),
     # Weights come from the RADIOSAM checkpoint; a SAM checkpoint here would load the decoder
@@ -61,7 +61,7 @@ test_pipeline = [
 train_dataloader = dict(batch_size=2, num_workers=4, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(_delete_=True, type='BoxPromptMaskIoU')
+val_evaluator = dict(_delete_=True, type='radio_mm.BoxPromptMaskIoU')
 test_evaluator = val_evaluator
 
 # Optional decoder fine-tuning: one COCO epoch at batch 16 (8 GPUs x 2), AdamW, cosine decay.

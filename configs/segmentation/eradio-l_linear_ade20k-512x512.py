@@ -7,7 +7,7 @@ model = dict(
     data_preprocessor=dict(test_cfg=dict(size_divisor=32)),
     backbone=dict(
         _delete_=True,
-        type='ERADIO',
+        type='radio_mm.ERADIO',
         arch='l',
         out_indices=(4, ),
         frozen=True),

@@ -1,5 +1,5 @@
 from .inference import RADIOInferencer, inference_model, init_model
-from .radio_model import radio_model
+from .model_loading import radio_model
 from .radio_sam_predictor import RADIOSamPredictor
 from .run_config import build_test_runner, build_train_runner, load_config
 

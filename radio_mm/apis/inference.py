@@ -91,7 +91,7 @@ def init_model(config, checkpoint=None, device='cpu', cfg_options=None):
     student_cfg = cfg.model.get('student') if cfg.model.get('type') == 'RADIODistiller' \
         else cfg.model
     if checkpoint is not None:
-        from radio_mm.apis.radio_model import model_from_checkpoint
+        from radio_mm.apis.model_loading import model_from_checkpoint
         from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
         # The file describes its student (a run's meta, a release's args): built as stored.
         model = model_from_checkpoint(read_radio_checkpoint(checkpoint))
@@ -133,7 +133,7 @@ class RADIOInferencer:
 
     def __init__(self, model, adaptor_names=None, size=None, device='cpu'):
         if isinstance(model, (str, os.PathLike)):
-            from radio_mm.apis.radio_model import radio_model
+            from radio_mm.apis.model_loading import radio_model
             model = radio_model(os.fspath(model), adaptor_names=adaptor_names)
         elif adaptor_names is not None:
             raise ValueError('adaptor_names applies when the model is given by name; a built '

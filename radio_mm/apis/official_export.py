@@ -31,7 +31,7 @@ from radio_mm.formats.radio_checkpoint import (META_KEY, load_checkpoint_file,
                                                read_radio_checkpoint)
 from radio_mm.models.adaptors import AttnFDHead
 from radio_mm.models.backbones.radio_vit import RADIOViT
-from .radio_model import model_from_checkpoint
+from .model_loading import model_from_checkpoint
 
 # RADIOViT arguments the official timm ViT + CPE reproduces, and those that only change how
 # radio_mm trains or runs it (not saved in a release).

@@ -27,15 +27,15 @@ input conditioner is inside), normalized images for a bare backbone. Outputs are
 import os
 import os.path as osp
 import warnings
-from copy import deepcopy
 
 import numpy as np
 import torch
 from torch import nn
 
 from radio_mm.models import RADIOModel
-from radio_mm.models.radio_model import tokens_to_nchw
 from radio_mm.models.backbones import ERADIO, RADIOBackbone
+from radio_mm.models.inference_model import tokens_to_nchw
+from radio_mm.models.utils.inference_form import deployed_copy
 
 EXPORTERS = ('auto', 'dynamo', 'torchscript')
 DEFAULT_TOLERANCE = 1e-4  # max |onnx - torch| / max |torch|, per output
@@ -76,14 +76,30 @@ class RADIOModelForONNX(nn.Module):
 
     def forward(self, images):
         radio = self.model.forward_backbone(images)
-        h, w = radio.hw
-        outputs = [self.model.backbone_summary(radio), tokens_to_nchw(radio.features, (h, w))]
-        for adaptor in self.model.adaptors.values():
-            summary, features = adaptor(radio)
-            if summary is not None:
-                outputs.append(summary)
-            outputs.append(tokens_to_nchw(features, (h, w), adaptor.upsample_factor))
-        return tuple(outputs)
+        outputs = self.model.forward_outputs(radio, feature_fmt='NCHW')
+        return tuple(named_outputs(outputs).values())
+
+
+def named_outputs(outputs):
+    """``{'backbone': RadioOutput, <adaptor>: RadioOutput}`` -> ONNX output name -> tensor,
+    in :attr:`RADIOModelForONNX.output_names` order (summaries a head lacks are left out)."""
+    named = {}
+    for key, output in outputs.items():
+        prefix = '' if key == 'backbone' else f'{key}.'
+        if output.summary is not None:
+            named[f'{prefix}summary'] = output.summary
+        named[f'{prefix}features'] = output.features
+    return named
+
+
+def torch_outputs(model, images):
+    """Output name -> what the ONNX graph must reproduce: ``model(images)`` itself for a
+    RADIOModel, the backbone's ``forward_radio`` as NCHW maps for a bare backbone."""
+    if isinstance(model, RADIOModel):
+        outputs = model(images, feature_fmt='NCHW')
+        return named_outputs(outputs if model.adaptors else dict(backbone=outputs))
+    wrapper = BackboneForONNX(model)
+    return dict(zip(wrapper.output_names, wrapper(images)))
 
 
 def onnx_wrapper(model):
@@ -193,15 +209,6 @@ def export_onnx(model, path, input_hw=(224, 224), batch_size=2, exporter='auto',
     return dict(exporter=exporter, output_names=names, size_multiple=step)
 
 
-def deployed_copy(model):
-    """A float32 CPU copy of ``model`` in its inference form (the model is left as is)."""
-    backbone = model.backbone if isinstance(model, RADIOModel) else model
-    as_is = backbone.deployed and all(p.dtype == torch.float32 and p.device.type == 'cpu'
-                                      for p in model.parameters())
-    copy = model if as_is else deepcopy(model).float().cpu()
-    return copy.switch_to_deploy().eval()
-
-
 def _add_metadata(path, metadata):
     import onnx
     proto = onnx.load(path, load_external_data=False)
@@ -215,6 +222,9 @@ def _add_metadata(path, metadata):
 def check_onnx(model, path, sizes, batch_size=2, tolerance=DEFAULT_TOLERANCE, seed=0):
     """Run the ONNX file and ``model`` on the same random images at each (H, W) of ``sizes``.
 
+    The reference is the model as called (``model(x)`` for a RADIOModel, see
+    :func:`torch_outputs`), not the export wrapper, so a step the wrapper missed shows.
+
     Returns:
         list[dict]: per size and output: ``height``, ``width``, ``output``, ``shape``,
         ``max_abs_error`` and ``rel_error`` (max abs error / max |torch value|).
@@ -225,17 +235,20 @@ def check_onnx(model, path, sizes, batch_size=2, tolerance=DEFAULT_TOLERANCE, se
     import onnxruntime as ort
 
     check_sizes(model, sizes)
-    wrapper = onnx_wrapper(model.float().cpu().eval()).eval()
+    onnx_wrapper(model)  # a clear TypeError for other models
+    model = model.float().cpu().eval()
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     names = [o.name for o in session.get_outputs()]
     generator = torch.Generator().manual_seed(seed)
     rows, failures = [], []
     for hw in sizes:
         images = torch.rand(batch_size, 3, *hw, generator=generator)
-        expected = wrapper(images)
-        got = session.run(None, {'images': images.numpy()})
-        for name, ref, out in zip(names, expected, got):
-            ref = ref.numpy()
+        expected = torch_outputs(model, images)
+        if set(expected) != set(names):
+            raise RuntimeError(f'{path} has outputs {names}, the model {list(expected)}')
+        got = session.run(names, {'images': images.numpy()})
+        for name, out in zip(names, got):
+            ref = expected[name].numpy()
             if ref.shape != out.shape:
                 failures.append(f'{name} at {hw}: shape {out.shape} instead of {ref.shape}')
                 continue

@@ -4,9 +4,9 @@ import torch
 from radio_mm.analysis import benchmark_distill_step, benchmark_model, build_model
 from radio_mm.analysis.benchmark import PeakMemory, meta_flops, results_table
 from radio_mm.registry import MODELS
+from tiny_models import tiny_vit
 
-TINY_VIT = dict(type='RADIOViT', arch=dict(embed_dims=32, num_layers=2, num_heads=2),
-                cpe_max_size=256, num_summary_tokens=2, register_multiple=4)
+TINY_VIT = tiny_vit(cpe_max_size=256, num_summary_tokens=2, register_multiple=4)
 
 
 def test_benchmark_model_reports_consistent_numbers():

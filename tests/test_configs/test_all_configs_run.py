@@ -1,8 +1,8 @@
 """Every shipped config trains (and tests, where it has a test loop) after shrinking.
 
-The shrinking rules live in ``config_shrinker.py``; this test runs it in a few subprocesses,
-each handling one toolbox's configs (one mmseg/mmdet/mmpretrain import each), two at a time,
-and reports per config. Milestones, schedulers and hook intervals are moved into the few
+The shrinking rules live in ``shrink_rules.py``; this test runs ``config_shrinker.py`` in a
+few subprocesses, each handling one toolbox's configs (one mmseg/mmdet/mmpretrain import
+each), two at a time, and reports per config. Milestones, schedulers and hook intervals are moved into the few
 iterations run, so every resolution stage of a distillation recipe is crossed.
 """
 import json

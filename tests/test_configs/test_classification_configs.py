@@ -34,15 +34,15 @@ def test_config_is_consistent(path):
         assert cfg.train_dataloader.dataset.split == 'train'
         return
     assert cfg.get('train_dataloader') is None  # evaluation only
-    assert cfg.default_hooks.radio_checkpoint.type == 'RADIOCheckpointCheckHook'
+    assert cfg.default_hooks.radio_checkpoint.type == 'radio_mm.RADIOCheckpointCheckHook'
     assert cfg.test_dataloader.dataset.split == 'val'
-    if cfg.model.type == 'RADIOFeatureExtractor':
-        assert cfg.test_evaluator.type == 'KNNAccuracy'
+    if cfg.model.type == 'radio_mm.RADIOFeatureExtractor':
+        assert cfg.test_evaluator.type == 'radio_mm.KNNAccuracy'
         assert (cfg.test_evaluator.k, cfg.test_evaluator.temperature) == (20, 0.07)
-        assert cfg.custom_hooks == [dict(type='KNNBankHook', dataset=dict(split='train'))]
+        assert cfg.custom_hooks == [dict(type='radio_mm.KNNBankHook', dataset=dict(split='train'))]
         assert cfg.model.summary_idxs is not None
     else:
-        assert cfg.model.type == 'RADIOCLIPZeroShot'
+        assert cfg.model.type == 'radio_mm.RADIOCLIPZeroShot'
         assert cfg.model.summary_head.in_dims == width
         assert cfg.model.summary_head.out_dims == 1024  # DFN CLIP ViT-H/14-378
         assert cfg.test_evaluator.type == 'Accuracy'

@@ -21,7 +21,7 @@ def _config(name):
 
 
 def _output_channels(backbone):
-    if backbone.type == 'RADIOViT':
+    if backbone.type == 'radio_mm.RADIOViT':
         return VIT_ARCHS[backbone.arch]['embed_dims']
     eradio = pytest.importorskip('radio_mm.models.backbones.eradio')
     assert tuple(backbone.out_indices) == (eradio.NECK_INDEX, )
@@ -30,7 +30,7 @@ def _output_channels(backbone):
 
 def _build(cfg):
     import_toolbox(cfg.default_scope)
-    # The segmentor builds its parts by plain type name, as the Runner does in scope.
+    # The segmentor builds its parts by type name (radio_mm's scoped), as the Runner does.
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         return MODELS.build(cfg.model)
 
@@ -43,7 +43,7 @@ def test_head_widths_follow_the_backbone(path):
     assert cfg.model.decode_head.num_classes == 150
     backbone = cfg.model.backbone
     channels = _output_channels(backbone)
-    if cfg.model.decode_head.type == 'BNLinearHead':
+    if cfg.model.decode_head.type == 'radio_mm.BNLinearHead':
         assert backbone.frozen and cfg.model.get('neck') is None
         assert cfg.model.decode_head.in_channels == [channels]
     else:

@@ -9,14 +9,12 @@ import torch
 from radio_mm.apis import radio_model
 from radio_mm.deployment import check_onnx, export_onnx, export_size_multiple
 from radio_mm.registry import MODELS
+from tiny_models import tiny_eradio, tiny_radio_model, tiny_vit
 
-TINY_VIT = dict(type='RADIOViT', arch=dict(embed_dims=32, num_layers=3, num_heads=2),
-                cpe_max_size=256, num_summary_tokens=2, register_multiple=4)
+TINY_VIT = tiny_vit(num_layers=3, cpe_max_size=256, num_summary_tokens=2, register_multiple=4)
 # Attention windows of 2 tokens, subsampled 2x at stride 16: they tile 64 px multiples; other
 # multiples of 32 px are resized inside the graph.
-TINY_ERADIO = dict(type='ERADIO', arch=dict(
-    stem_channels=8, base_channels=8, depths=(1, 1, 1, 1), num_heads=(1, 1, 2, 2),
-    window_sizes=(None, None, 2, 2), sr_ratios=(1, 1, (2, 1), 1), neck_channels=32))
+TINY_ERADIO = tiny_eradio()
 
 
 def export_and_check(model, path, export_hw, other_hw):
@@ -105,11 +103,38 @@ def test_radio_model_with_adaptors(tmp_path, repo_root):
         check_onnx(model, str(path), [(64, 96)])
 
 
-def test_deployed_copy_leaves_the_callers_model_as_it_is():
-    from radio_mm.deployment.onnx_export import deployed_copy
-    model = MODELS.build(TINY_VIT).switch_to_deploy().double()
-    copy = deployed_copy(model)
-    assert copy is not model and next(copy.parameters()).dtype == torch.float32
-    assert next(model.parameters()).dtype == torch.float64  # not converted in place
-    ready = MODELS.build(TINY_VIT).switch_to_deploy()
-    assert deployed_copy(ready) is ready  # nothing to change: no copy
+def test_radio_model_with_feature_normalizer_matches_model_call(tmp_path):
+    """The ONNX graph and ``check_onnx`` follow ``model(x)``, feature whitening included."""
+    import onnxruntime as ort
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_radio_model(
+        TINY_VIT, feature_normalizer=True,
+        adaptors=dict(clip=dict(in_dims=32, feature_dims=24, summary_dims=16,
+                                hidden_dims=32)))).eval()
+    randomize_feature_normalizer(model)
+    path = tmp_path / 'radio.onnx'
+    export_onnx(model, str(path), (64, 64))
+    images = torch.rand(2, 3, 64, 96)
+    with torch.no_grad():
+        expected = model(images, feature_fmt='NCHW')
+    session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    got = dict(zip([o.name for o in session.get_outputs()],
+                   session.run(None, {'images': images.numpy()})))
+    for name, ref in [('features', expected['backbone'].features),
+                      ('clip.features', expected['clip'].features),
+                      ('clip.summary', expected['clip'].summary)]:
+        torch.testing.assert_close(torch.from_numpy(got[name]), ref, rtol=1e-4, atol=1e-4)
+    check_onnx(model, str(path), [(64, 96)])
+    # check_onnx compares with model(x): the whitening missing on one side fails it.
+    model.feature_normalizer.tx.copy_(torch.eye(32))
+    model.feature_normalizer.mean.zero_()
+    with pytest.raises(RuntimeError, match='features at .* relative error'):
+        check_onnx(model, str(path), [(64, 96)])
+
+
+def randomize_feature_normalizer(model):
+    """A non-identity whitening, as releases carry (``_feature_normalizer.{mean,tx}``)."""
+    generator = torch.Generator().manual_seed(1)
+    normalizer = model.feature_normalizer
+    normalizer.mean.copy_(torch.randn(normalizer.mean.shape, generator=generator))
+    normalizer.tx.copy_(torch.randn(normalizer.tx.shape, generator=generator))

@@ -164,7 +164,8 @@ test_dataloader = val_dataloader
 
 
 def test_user_mmseg_config_with_radio_backbone(ade_root, tmp_path):
-    """A plain mmseg config that only imports radio_mm and names the backbone by type."""
+    """A plain mmseg config that only imports radio_mm and names the backbone by its scoped
+    type."""
     train_pipeline, _ = _tiny_pipelines()
     config = tmp_path / 'user_fcn.py'
     config.write_text(f'''
@@ -174,7 +175,8 @@ model = dict(
     type='EncoderDecoder',
     data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.7, 116.3, 103.5],
                            std=[58.4, 57.1, 57.4], bgr_to_rgb=True, size=({SIZE}, {SIZE})),
-    backbone=dict(type='RADIOViT', arch={TINY_ARCH!r}, cpe_max_size=256, out_indices=(1, )),
+    backbone=dict(type='radio_mm.RADIOViT', arch={TINY_ARCH!r}, cpe_max_size=256,
+                  out_indices=(1, )),
     decode_head=dict(type='FCNHead', in_channels=64, channels=32, num_convs=1,
                      concat_input=False, num_classes=150,
                      norm_cfg=dict(type='SyncBN', requires_grad=True)),

@@ -19,6 +19,7 @@ from coco_fixture import CLASSES, SAMPLES, write_coco
 
 from radio_mm.models.sam import build_sam_decoder
 from radio_mm.registry import MODELS
+from tiny_models import tiny_vit
 from script_loader import load_script
 from tool_runner import run_tool
 
@@ -27,8 +28,8 @@ CONFIG = REPO / 'configs/sam/radio-vith_sam-decoder_coco-box-prompt.py'
 IMAGE_SIZE = 96  # the fixture's 128 px images are resized to 96 px: a 6 x 6 embedding
 RADIO = dict(
     type='RADIOModel',
-    backbone=dict(type='RADIOViT', arch=dict(embed_dims=32, num_layers=2, num_heads=2),
-                  patch_size=16, cpe_max_size=256, num_summary_tokens=2, register_multiple=8),
+    backbone=tiny_vit(patch_size=16, cpe_max_size=256, num_summary_tokens=2,
+                      register_multiple=8),
     adaptors=dict(sam=dict(in_dims=32, feature_dims=32, hidden_dims=32, num_inner=1)))
 DECODER = dict(embed_dim=32, transformer_mlp_dim=64, transformer_num_heads=2,
                iou_head_hidden_dim=32)

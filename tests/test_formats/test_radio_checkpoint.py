@@ -19,9 +19,9 @@ from radio_mm.apis import radio_model
 from radio_mm.engine.hooks.radio_model_meta_hook import RADIOModelMetaHook
 from radio_mm.models.classifiers import RADIOFeatureExtractor
 from radio_mm.registry import MODELS
+from tiny_models import tiny_vit
 
-BACKBONE = dict(type='RADIOViT', arch=dict(embed_dims=32, num_layers=1, num_heads=2),
-                cpe_max_size=64, num_summary_tokens=3, register_multiple=8)
+BACKBONE = tiny_vit(num_layers=1, cpe_max_size=64, num_summary_tokens=3, register_multiple=8)
 STUDENT = dict(type='RADIOModel', backbone=BACKBONE, summary_idxs=[0, 1], adaptors=dict(
     clip=dict(in_dims=32, feature_dims=24, summary_dims=16, hidden_dims=32, summary_slot=0)))
 

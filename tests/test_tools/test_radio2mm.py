@@ -18,6 +18,7 @@ from radio_mm.apis import radio_model
 from radio_mm.engine.hooks.radio_model_meta_hook import RADIOModelMetaHook
 from radio_mm.models.distillers import RADIODistiller
 from radio_mm.registry import MODELS
+from tiny_models import tiny_radio_model, tiny_vit
 
 WIDTH = 32
 TEACHERS = [
@@ -30,9 +31,8 @@ TEACHERS = [
          arch=dict(embed_dim=32, depth=1, num_heads=2, global_attn_indexes=(0, ),
                    window_size=2)),
 ]
-STUDENT = dict(type='RADIOModel', backbone=dict(
-    type='RADIOViT', arch=dict(embed_dims=WIDTH, num_layers=1, num_heads=2), cpe_max_size=64,
-    num_summary_tokens=3, register_multiple=4))
+STUDENT = tiny_radio_model(tiny_vit(embed_dims=WIDTH, num_layers=1, cpe_max_size=64,
+                                     num_summary_tokens=3, register_multiple=4))
 
 
 @pytest.fixture(scope='module')

@@ -4,7 +4,7 @@
 model = dict(
     type='ImageClassifier',
     backbone=dict(
-        type='RADIOViT',
+        type='radio_mm.RADIOViT',
         arch='b',
         patch_size=16,
         cpe_max_size=2048,

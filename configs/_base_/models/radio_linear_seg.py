@@ -19,7 +19,7 @@ model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        type='RADIOViT',
+        type='radio_mm.RADIOViT',
         arch='b',
         patch_size=16,
         cpe_max_size=2048,
@@ -37,7 +37,7 @@ model = dict(
         # backbone out of a segmentor checkpoint (see configs/segmentation/README.md).
     ),
     decode_head=dict(
-        type='BNLinearHead',
+        type='radio_mm.BNLinearHead',
         in_channels=[768],
         in_index=[0],
         input_transform='resize_concat',

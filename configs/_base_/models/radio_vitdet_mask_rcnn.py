@@ -5,7 +5,7 @@
 # with RADIOViT in place of the MAE ViT.
 _base_ = 'mmdet::_base_/models/mask-rcnn_r50_fpn.py'
 
-norm_cfg = dict(type='LN2d', requires_grad=True)
+norm_cfg = dict(type='radio_mm.LN2d', requires_grad=True)
 model = dict(
     data_preprocessor=dict(
         # RADIO's input conditioner: OpenAI CLIP mean/std on the 0-255 scale
@@ -18,7 +18,7 @@ model = dict(
         pad_size_divisor=32),
     backbone=dict(
         _delete_=True,
-        type='RADIOViT',
+        type='radio_mm.RADIOViT',
         arch='b',
         patch_size=16,
         cpe_max_size=2048,
@@ -40,7 +40,7 @@ model = dict(
     ),
     neck=dict(
         _delete_=True,
-        type='SimpleFPN',
+        type='radio_mm.SimpleFPN',
         backbone_channel=768,
         in_channels=[192, 384, 768, 768],
         out_channels=256,

@@ -15,7 +15,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='ResumableCheckpointHook', by_epoch=False, interval=8000,
+    checkpoint=dict(type='radio_mm.ResumableCheckpointHook', by_epoch=False, interval=8000,
                     max_keep_ckpts=2, save_best='mIoU'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from ..utils.deploy import is_tracing
+from ..utils.inference_form import is_tracing
 
 # Train-time crop ranges of NVlabs/RADIO `ViTPatchGenerator._get_pos_embeddings`.
 MIN_CROP_SCALE = math.sqrt(0.1)

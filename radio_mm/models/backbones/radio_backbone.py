@@ -13,8 +13,8 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from radio_mm.registry import registered_function
-from ..utils.deploy import DEPLOYED_ERROR
-from ..utils.packed_kernels import pack_kernels
+from ..utils.inference_form import DEPLOYED_ERROR
+from ..utils.kernel_packing import pack_kernels
 
 
 class RadioFeatures(NamedTuple):

@@ -27,7 +27,7 @@ from torch import nn
 
 from radio_mm.registry import MODELS
 from ..losses import cosine_distance
-from ..radio_model import tokens_to_nchw
+from ..inference_model import tokens_to_nchw
 from ..teachers.base_teacher import resize_images
 from ..teachers.cached_teacher import cached_teachers
 from ..teachers.teacher_weight_files import check_teacher_weights

@@ -17,12 +17,14 @@ copy of the weights in memory. The plain path (the module's own forward, then th
 activation) runs wherever the fused kernel does not apply: autograd, tracing and export,
 ``torch.compile`` (which packs by itself with ``freezing=True``), autocast, other devices
 and dtypes.
+
+This module and :mod:`.winograd_conv` hold the kernels only; which module of a model gets
+which kernel is :mod:`.kernel_packing`'s policy.
 """
 import torch
-from timm.layers import ConvNormAct, Mlp
 from torch import nn
 
-from .deploy import is_tracing
+from .inference_form import is_tracing
 
 
 def packed_kernels_available():
@@ -134,70 +136,6 @@ class PackedConv2d(_PackedWeight, nn.Conv2d):
                 x, self._packed_weight(x), self.bias, self.padding, self.stride,
                 self.dilation, self.groups, self.post_op[0], [], self.post_op[1])
         return self.activation(super().forward(x))
-
-
-def _packable_conv(module):
-    # Exact types only: subclasses (timm's Conv2dSame, ...) pad in their own forward.
-    return (type(module) is nn.Conv2d and module.padding_mode == 'zeros'
-            and not isinstance(module.padding, str))
-
-
-def _packable(module):
-    return type(module) is nn.Linear or _packable_conv(module)
-
-
-def _pack(module, activation=None):
-    # Imported here: winograd_conv builds on PackedConv2d from this module.
-    from .winograd_conv import WinogradConv2d, winograd_applies
-    if type(module) is nn.Linear:
-        return PackedLinear.from_linear(module, activation)
-    if _packable_conv(module):
-        kind = WinogradConv2d if winograd_applies(module) else PackedConv2d
-        return kind.from_conv(module, activation)
-    return None
-
-
-def _fuse_activations(root):
-    """Pack the convs and linears followed by an activation oneDNN can fuse, replacing the
-    activation by Identity: timm's ConvNormAct once its norm is folded (``bn`` is then the
-    activation), conv/ConvNormAct + activation pairs in a Sequential, and Mlp's fc1 + act."""
-    for module in list(root.modules()):
-        if isinstance(module, ConvNormAct) and fusable_activation(module.bn):
-            packed = _pack(module.conv, module.bn)
-            if packed is not None:
-                module.conv, module.bn = packed, nn.Identity()
-        elif isinstance(module, Mlp) and fusable_activation(module.act):
-            packed = _pack(module.fc1, module.act)
-            if packed is not None:
-                module.fc1, module.act = packed, nn.Identity()
-        elif isinstance(module, nn.Sequential):
-            for i in range(len(module) - 1):
-                first, act = module[i], module[i + 1]
-                if not fusable_activation(act):
-                    continue
-                if isinstance(first, ConvNormAct) and isinstance(first.bn, nn.Identity):
-                    packed = _pack(first.conv, act)
-                    if packed is not None:
-                        first.conv, module[i + 1] = packed, nn.Identity()
-                elif _packable(first):
-                    module[i], module[i + 1] = _pack(first, act), nn.Identity()
-
-
-def pack_kernels(root):
-    """Swap, in place, every Linear and (zero-padded) Conv2d under ``root`` for its packed
-    form, fusing the activations that follow them. A no-op without oneDNN; returns the
-    number of modules packed."""
-    if not packed_kernels_available():
-        return 0
-    _fuse_activations(root)
-    count = 0
-    for parent in list(root.modules()):
-        for name, child in list(parent.named_children()):
-            packed = _pack(child)
-            if packed is not None:
-                setattr(parent, name, packed)
-            count += packed is not None or isinstance(child, _PackedWeight)
-    return count
 
 
 def packed_weight_bytes(root):

@@ -16,14 +16,14 @@ from radio_mm.models.utils import LN2d
 VITDET_PROJECT_CONFIG = '''
 _base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py']
 custom_imports = dict(imports=['radio_mm'], allow_failed_imports=False)
-norm_cfg = dict(type='LN2d', requires_grad=True)
+norm_cfg = dict(type='radio_mm.LN2d', requires_grad=True)
 image_size = (1024, 1024)
 batch_augments = [dict(type='BatchFixedSizePad', size=image_size, pad_mask=True)]
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32, batch_augments=batch_augments),
-    backbone=dict(_delete_=True, type='RADIOViT', arch='b', window_size=16,
+    backbone=dict(_delete_=True, type='radio_mm.RADIOViT', arch='b', window_size=16,
                   drop_path_rate=0.1),
-    neck=dict(_delete_=True, type='SimpleFPN', backbone_channel=768,
+    neck=dict(_delete_=True, type='radio_mm.SimpleFPN', backbone_channel=768,
               in_channels=[192, 384, 768, 768], out_channels=256, num_outs=5,
               norm_cfg=norm_cfg),
     rpn_head=dict(num_convs=2),
@@ -33,7 +33,7 @@ model = dict(
         mask_head=dict(norm_cfg=norm_cfg)))
 optim_wrapper = dict(
     type='AmpOptimWrapper',
-    constructor='LayerDecayOptimizerConstructor',
+    constructor='radio_mm.LayerDecayOptimizerConstructor',
     paramwise_cfg={'decay_rate': 0.7, 'decay_type': 'layer_wise', 'num_layers': 12},
     optimizer=dict(type='AdamW', lr=0.0001, betas=(0.9, 0.999), weight_decay=0.1))
 '''
@@ -160,7 +160,8 @@ def test_mmpretrain_constructor_with_radio_backbone():
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(dict(
             type='ImageClassifier',
-            backbone=dict(type='RADIOViT', arch=tiny, cpe_max_size=64, out_type='summary'),
+            backbone=dict(type='radio_mm.RADIOViT', arch=tiny, cpe_max_size=64,
+                          out_type='summary'),
             head=dict(type='LinearClsHead', num_classes=5, in_channels=3 * 32)))
         constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
             type='LearningRateDecayOptimWrapperConstructor',

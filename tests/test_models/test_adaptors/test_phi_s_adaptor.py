@@ -15,13 +15,13 @@ from radio_mm.apis import radio_model
 from radio_mm.engine.hooks.radio_model_meta_hook import RADIOModelMetaHook
 from radio_mm.models.distillers import RADIODistiller
 from radio_mm.models.losses import PHISStandardizer, estimate_phi_s
+from tiny_models import tiny_radio_model, tiny_vit
 
 SAM = dict(type='SAMTeacher', name='sam', img_size=64,
            arch=dict(embed_dim=32, depth=1, num_heads=2, global_attn_indexes=(0, ),
                      window_size=2))
-STUDENT = dict(type='RADIOModel', backbone=dict(
-    type='RADIOViT', arch=dict(embed_dims=32, num_layers=1, num_heads=2), cpe_max_size=64,
-    num_summary_tokens=1, register_multiple=4))
+STUDENT = tiny_radio_model(tiny_vit(num_layers=1, cpe_max_size=64, num_summary_tokens=1,
+                                     register_multiple=4))
 
 
 def test_unstandardize_inverts_the_standardizer():

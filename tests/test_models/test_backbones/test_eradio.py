@@ -203,9 +203,9 @@ def test_invalid_arch_is_reported():
 
 
 @pytest.mark.parametrize('scope', ['mmseg', 'mmdet', 'mmpretrain'])
-def test_builds_by_type_name_in_each_toolbox(scope):
+def test_builds_by_scoped_name_in_each_toolbox(scope):
     import importlib
     registry = importlib.import_module(f'{scope}.registry').MODELS
     with DefaultScope.overwrite_default_scope(scope):
-        model = registry.build(dict(type='ERADIO', arch=TINY))
+        model = registry.build(dict(type='radio_mm.ERADIO', arch=TINY))
     assert isinstance(model, ERADIO)

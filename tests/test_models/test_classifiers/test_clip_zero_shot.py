@@ -10,6 +10,7 @@ from radio_mm.models.classifiers.clip_text_classifier import (build_text_tower,
                                                               clip_text_classifier,
                                                               named_classnames,
                                                               named_templates)
+from tiny_models import tiny_vit
 
 # A real open_clip CLIP architecture, shrunk (random weights): 48-d embeddings.
 TINY_TEXT_TOWER = dict(
@@ -80,8 +81,7 @@ def test_bad_prompts_and_weights_are_refused(tmp_path):
 
 
 def _tiny_zero_shot(**kwargs):
-    backbone = dict(type='RADIOViT', arch=dict(embed_dims=32, num_layers=1, num_heads=2),
-                    cpe_max_size=64, num_summary_tokens=2)
+    backbone = tiny_vit(num_layers=1, cpe_max_size=64, num_summary_tokens=2)
     return RADIOCLIPZeroShot(
         backbone=backbone, summary_head=dict(in_dims=32, hidden_dims=16, out_dims=48),
         summary_slot=1, text_encoder=TINY_TEXT_TOWER, classnames=CLASSNAMES,

@@ -3,9 +3,9 @@ import torch
 from mmengine.runner.checkpoint import load_state_dict
 
 from radio_mm.models.classifiers import RADIOFeatureExtractor
+from tiny_models import tiny_vit
 
-BACKBONE = dict(type='RADIOViT', arch=dict(embed_dims=32, num_layers=1, num_heads=2),
-                cpe_max_size=64, num_summary_tokens=3)
+BACKBONE = tiny_vit(num_layers=1, cpe_max_size=64, num_summary_tokens=3)
 
 
 def test_features_are_unit_summaries_of_the_chosen_tokens():

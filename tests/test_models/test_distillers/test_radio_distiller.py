@@ -10,6 +10,7 @@ from mmengine.logging import MessageHub
 from skimage import data
 
 from radio_mm.models.distillers import Partition, RADIODistiller
+from tiny_models import tiny_eradio, tiny_radio_model, tiny_vit
 
 TEACHERS = [
     dict(type='OpenCLIPTeacher', name='clip', model_name='ViT-B-16',
@@ -21,9 +22,8 @@ TEACHERS = [
          arch=dict(embed_dim=48, depth=2, num_heads=2, global_attn_indexes=(1, ),
                    window_size=4)),
 ]
-STUDENT = dict(type='RADIOModel', backbone=dict(
-    type='RADIOViT', arch=dict(embed_dims=64, num_layers=2, num_heads=2), cpe_max_size=256,
-    num_summary_tokens=2, register_multiple=4))
+STUDENT = tiny_radio_model(tiny_vit(embed_dims=64, cpe_max_size=256, num_summary_tokens=2,
+                                     register_multiple=4))
 
 
 def build(**kwargs):
@@ -160,9 +160,7 @@ def test_eval_resolution_defaults_to_the_last_stage():
 def test_off_grid_milestone_fails_at_build_naming_the_nearest_size():
     # The old eradio_l.py: an E-RADIO student (sides in multiples of 32) inherited the ViT-H
     # recipe's 432 px milestone and crashed when training reached iteration 300000.
-    eradio = dict(type='RADIOModel', backbone=dict(type='ERADIO', arch=dict(
-        stem_channels=8, base_channels=8, depths=(1, 1, 1, 1), num_heads=(1, 1, 2, 2),
-        window_sizes=(None, None, 2, 2), sr_ratios=(1, 1, (2, 1), 1), neck_channels=32)))
+    eradio = tiny_radio_model(tiny_eradio())
     partitions = [dict(teachers=['clip', 'dino_v2'], batch_fraction=0.75,
                        resolutions=[(256, 256)], milestones=[(300000, [(432, 432)])]),
                   dict(teachers=['sam'], batch_fraction=0.25, resolutions=[(1024, 1024)])]

@@ -105,8 +105,8 @@ def test_channels_that_are_not_the_input_width_are_refused():
                      num_classes=NUM_CLASSES)
 
 
-def test_built_by_type_name_in_mmseg_scope():
-    head = MMSEG_MODELS.build(dict(type='BNLinearHead', in_channels=[16], in_index=[0],
+def test_built_by_scoped_name_in_mmseg_scope():
+    head = MMSEG_MODELS.build(dict(type='radio_mm.BNLinearHead', in_channels=[16], in_index=[0],
                                    input_transform='resize_concat', num_classes=3,
                                    norm_cfg=dict(type='SyncBN', requires_grad=True)))
     assert isinstance(head, BNLinearHead)

@@ -14,11 +14,11 @@ from mmengine.structures import InstanceData
 from skimage import data
 
 from radio_mm.models.sam import RADIOSAM, build_sam_decoder
+from tiny_models import tiny_vit
 
 RADIO = dict(
     type='RADIOModel',
-    backbone=dict(type='RADIOViT', arch=dict(embed_dims=32, num_layers=2, num_heads=2),
-                  cpe_max_size=256, num_summary_tokens=1),
+    backbone=tiny_vit(cpe_max_size=256, num_summary_tokens=1),
     adaptors=dict(sam=dict(in_dims=32, feature_dims=32, hidden_dims=32)))
 DECODER = dict(embed_dim=32, transformer_mlp_dim=64, transformer_num_heads=2,
                iou_head_hidden_dim=32)

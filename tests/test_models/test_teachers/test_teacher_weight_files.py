@@ -11,9 +11,9 @@ from radio_mm.models.teachers import BaseTeacher
 from radio_mm.models.teachers.paper_teachers import (AM_RADIO_TEACHERS, DEFAULT_CHECKPOINT_DIR,
                                                      am_radio_teacher_cfgs)
 from radio_mm.models.teachers.teacher_weight_files import check_teacher_weights, fetch_command
+from tiny_models import tiny_radio_model, tiny_vit
 
-STUDENT = dict(type='RADIOModel', backbone=dict(
-    type='RADIOViT', arch=dict(embed_dims=32, num_layers=1, num_heads=2), num_summary_tokens=2))
+STUDENT = tiny_radio_model(tiny_vit(num_layers=1, num_summary_tokens=2))
 
 
 def test_fetch_command_for_paper_teacher_files_in_any_folder():

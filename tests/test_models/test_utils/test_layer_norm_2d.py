@@ -32,12 +32,13 @@ def test_ln2d_resolves_in_each_scope_without_collision():
 
     for toolbox in (mmdet, mmpretrain, mmseg):
         toolbox.utils.register_all_modules(init_default_scope=False)
-    # Ours is the root's; mmpretrain keeps its own in its scope.
-    assert ROOT_MODELS.get('LN2d') is LN2d
+    # Ours is radio_mm's only (not the root's); mmpretrain keeps its own in its scope.
+    assert ROOT_MODELS.get('LN2d') is not LN2d
     assert PRETRAIN_MODELS.module_dict['LN2d'] is not LN2d
-    for scope in ('mmdet', 'mmseg', 'radio_mm'):
+    for scope, name in [('mmdet', 'radio_mm.LN2d'), ('mmseg', 'radio_mm.LN2d'),
+                        ('mmpretrain', 'radio_mm.LN2d'), ('radio_mm', 'LN2d')]:
         with DefaultScope.overwrite_default_scope(scope):
-            name, layer = build_norm_layer(dict(type='LN2d', requires_grad=False), 16)
+            name, layer = build_norm_layer(dict(type=name, requires_grad=False), 16)
         assert type(layer) is LN2d, scope
         # mmcv's default eps, and the project's layer name (checkpoint keys).
         assert name == 'norm_layer' and layer.eps == 1e-5

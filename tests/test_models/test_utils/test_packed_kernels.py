@@ -11,9 +11,10 @@ import torch
 from timm.layers import ConvNormAct, Mlp
 from torch import nn
 
-from radio_mm.models.utils import packed_kernels
-from radio_mm.models.utils.deploy import fuse_all_conv_norm_act
-from radio_mm.models.utils.packed_kernels import (PackedConv2d, PackedLinear, pack_kernels,
+from radio_mm.models.utils import kernel_packing
+from radio_mm.models.utils.inference_form import fuse_all_conv_norm_act
+from radio_mm.models.utils.kernel_packing import pack_kernels
+from radio_mm.models.utils.packed_kernels import (PackedConv2d, PackedLinear,
                                                   packed_kernels_available)
 from radio_mm.models.utils.winograd_conv import WinogradConv2d
 
@@ -132,7 +133,7 @@ def test_reordered_weight_follows_the_weight_and_is_never_copied():
 
 def test_without_onednn_nothing_is_swapped():
     model = Net()
-    with mock.patch.object(packed_kernels, 'packed_kernels_available', return_value=False):
+    with mock.patch.object(kernel_packing, 'packed_kernels_available', return_value=False):
         assert pack_kernels(model) == 0
     assert not any(isinstance(m, PackedConv2d) for m in model.modules())
 

@@ -6,7 +6,14 @@ buffers precomputed. Such a model computes the same function as before (within f
 rounding) but has other parameters, so it cannot be trained or take a pre-deploy
 ``state_dict``; :class:`~radio_mm.models.backbones.RADIOBackbone` refuses both with an
 error that says so.
+
+The home of the inference form: each module's ``switch_to_deploy()`` rewrites itself with
+the folds below (:meth:`RADIOBackbone.switch_to_deploy` walks them), and
+:func:`deployed_copy` gives that form without touching the caller's model. Writing the form
+out for other runtimes (ONNX) is :mod:`radio_mm.deployment`.
 """
+from copy import deepcopy
+
 import torch
 from timm.layers import ConvNormAct
 from torch import nn
@@ -64,3 +71,12 @@ def add_identity_to_conv(conv):
         raise ValueError(f'cannot fold a residual into {conv}')
     index = torch.arange(c_out)
     conv.weight[index, index, kh // 2, kw // 2] += 1
+
+
+def deployed_copy(model):
+    """A float32 CPU copy of ``model`` (a RADIOModel or a RADIO backbone) in its inference
+    form; the model is left as is (returned itself when it already is that form)."""
+    as_is = model.deployed and all(p.dtype == torch.float32 and p.device.type == 'cpu'
+                                   for p in model.parameters())
+    copy = model if as_is else deepcopy(model).float().cpu()
+    return copy.switch_to_deploy().eval()

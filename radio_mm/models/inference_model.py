@@ -156,6 +156,11 @@ class RADIOModel(BaseModule):
         self.input_conditioner = nn.Identity()
         return conditioner
 
+    @property
+    def deployed(self):
+        """True once :meth:`switch_to_deploy` ran (the backbone's inference form)."""
+        return self.backbone.deployed
+
     def switch_to_deploy(self, packed_kernels=True):
         """The backbone's inference form (:meth:`RADIOBackbone.switch_to_deploy`; official
         NVlabs/RADIO name); the model stays in eval mode and refuses training."""
@@ -189,12 +194,16 @@ class RADIOModel(BaseModule):
         """(B, 3, H, W) in [0, 1] -> RadioOutput, or a dict of them with adaptors."""
         if feature_fmt not in ('NLC', 'NCHW'):
             raise ValueError(f"feature_fmt must be 'NLC' or 'NCHW', got {feature_fmt!r}")
-        return self._outputs(self.forward_backbone(x), feature_fmt)
+        return self._returned(self.forward_outputs(self.forward_backbone(x), feature_fmt))
 
-    def _outputs(self, radio, feature_fmt):
-        """Final :class:`RadioFeatures` -> what :meth:`forward` returns.
+    def forward_outputs(self, radio, feature_fmt='NLC'):
+        """The output step: final :class:`RadioFeatures` -> ``{'backbone': RadioOutput,
+        <adaptor name>: RadioOutput}``, features whitened by the feature normalizer.
 
-        The adaptors read the normalized features, as in the official ``_extract_final``.
+        Every caller that turns backbone features into model outputs goes through here
+        (:meth:`forward`, :meth:`forward_intermediates`, the ONNX wrapper), so none of them
+        can drop a step. The adaptors read the normalized features, as in the official
+        ``_extract_final``.
         """
         radio = radio._replace(features=self.feature_normalizer(radio.features))
         outputs = dict(backbone=RadioOutput(self.backbone_summary(radio), radio.features))
@@ -206,6 +215,11 @@ class RADIOModel(BaseModule):
             outputs = {name: RadioOutput(out.summary, tokens_to_nchw(
                 out.features, radio.hw, self.feature_scale(name)))
                 for name, out in outputs.items()}
+        return outputs
+
+    def _returned(self, outputs):
+        """What :meth:`forward` returns for :meth:`forward_outputs`: the dict with adaptors,
+        else the backbone's RadioOutput (the official contract)."""
         return outputs if self.adaptors else outputs['backbone']
 
     def forward_intermediates(self, x, indices=None, return_prefix_tokens=False, norm=False,
@@ -236,13 +250,7 @@ class RADIOModel(BaseModule):
             list of intermediates, or ``(final, intermediates)`` where ``final`` is what
             :meth:`forward` returns with ``feature_fmt=output_fmt``.
         """
-        if output_fmt not in ('NCHW', 'NLC'):
-            raise ValueError(f"output_fmt must be 'NCHW' or 'NLC', got {output_fmt!r}")
-        if aggregation not in AGGREGATIONS:
-            raise ValueError(f'aggregation must be one of {AGGREGATIONS}, got {aggregation!r}')
-        if norm_alpha_scheme not in NORM_ALPHA_SCHEMES:
-            raise ValueError(f'norm_alpha_scheme must be one of {NORM_ALPHA_SCHEMES}, got '
-                             f'{norm_alpha_scheme!r}')
+        check_intermediates_args(output_fmt, aggregation, norm_alpha_scheme)
         backbone = self.backbone
         if not hasattr(backbone, 'block_outputs'):
             raise NotImplementedError(
@@ -250,38 +258,50 @@ class RADIOModel(BaseModule):
                 'blocks (use its out_indices maps instead).')
         take = take_indices(backbone.num_layers, indices)
         final_norm = backbone.norm if norm else nn.Identity()
-        normalizer = self.intermediate_normalizer if norm_alpha_scheme != 'none' else None
-        num_prefix = backbone.num_prefix_tokens
         self.check_resolution(x)
-        x = backbone.prepare_input(self.input_conditioner(x))
-
-        intermediates = []
-        group, alpha_sum, group_size = 0, 0, 0
-        for i, tokens, hw in backbone.block_outputs(x, take[-1] + 1 if stop_early else None):
-            position = len(intermediates)
-            if aggregation == 'dense':
-                y, alpha = self._whiten_block(normalizer, tokens, i, take[min(
-                    position, len(take) - 1)], num_prefix)
-                if norm_alpha_scheme == 'post-alpha':
-                    group, alpha_sum = group + y, alpha_sum + alpha
-                else:
-                    group, alpha_sum = group + alpha * y, alpha_sum + 1
-                group_size += 1
-            if position < len(take) and i == take[position]:
-                if aggregation == 'dense':
-                    out = alpha_sum / group_size * group / group_size
-                    group, alpha_sum, group_size = 0, 0, 0
-                else:
-                    y, alpha = self._whiten_block(normalizer, tokens, i, i, num_prefix)
-                    out = alpha * y
-                intermediates.append(self._intermediate_output(
-                    final_norm(out), hw, output_fmt, return_prefix_tokens))
+        blocks = backbone.block_outputs(backbone.prepare_input(self.input_conditioner(x)),
+                                        take[-1] + 1 if stop_early else None)
+        taken, (tokens, hw) = self._aggregate_blocks(blocks, take, aggregation,
+                                                     norm_alpha_scheme)
+        intermediates = [self._intermediate_output(final_norm(out), out_hw, output_fmt,
+                                                   return_prefix_tokens)
+                         for out, out_hw in taken]
         if intermediates_only:
             return intermediates
         final = final_norm(tokens)
         radio = RadioFeatures(summary=final[:, :backbone.num_summary_tokens],
-                              features=final[:, num_prefix:], hw=hw)
-        return self._outputs(radio, output_fmt), intermediates
+                              features=final[:, backbone.num_prefix_tokens:], hw=hw)
+        return self._returned(self.forward_outputs(radio, output_fmt)), intermediates
+
+    def _aggregate_blocks(self, blocks, take, aggregation, norm_alpha_scheme):
+        """Whiten and aggregate the block outputs for :meth:`forward_intermediates`.
+
+        Args:
+            blocks: ``(index, tokens, hw)`` of each block run, in order.
+            take (list[int]): the sorted block indices to return.
+        Returns:
+            ``([(tokens, hw)] per taken block, (tokens, hw) of the last block run)``: the
+            taken block's whitened tokens times its alpha ('sparse'), or the
+            :class:`DenseGroup` mean of the blocks since the previous taken one ('dense').
+        """
+        normalizer = self.intermediate_normalizer if norm_alpha_scheme != 'none' else None
+        num_prefix = self.backbone.num_prefix_tokens
+        group = DenseGroup(post_alpha=norm_alpha_scheme == 'post-alpha')
+        taken = []
+        for i, tokens, hw in blocks:
+            position = len(taken)
+            if aggregation == 'dense':
+                # A group is rotated with the rotation of the block that closes it.
+                group.add(*self._whiten_block(normalizer, tokens, i, take[min(
+                    position, len(take) - 1)], num_prefix))
+            if position < len(take) and i == take[position]:
+                if aggregation == 'dense':
+                    out = group.pop_mean()
+                else:
+                    y, alpha = self._whiten_block(normalizer, tokens, i, i, num_prefix)
+                    out = alpha * y
+                taken.append((out, hw))
+        return taken, (tokens, hw)
 
     @staticmethod
     def _whiten_block(normalizer, tokens, index, rot_index, num_prefix):
@@ -304,6 +324,40 @@ class RADIOModel(BaseModule):
     def feature_scale(self, name):
         """Feature cells per backbone token side for output ``name`` (adaptor upsampling)."""
         return 1 if name == 'backbone' else self.adaptors[name].upsample_factor
+
+
+def check_intermediates_args(output_fmt, aggregation, norm_alpha_scheme):
+    """Raise on an unknown :meth:`RADIOModel.forward_intermediates` option."""
+    if output_fmt not in ('NCHW', 'NLC'):
+        raise ValueError(f"output_fmt must be 'NCHW' or 'NLC', got {output_fmt!r}")
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f'aggregation must be one of {AGGREGATIONS}, got {aggregation!r}')
+    if norm_alpha_scheme not in NORM_ALPHA_SCHEMES:
+        raise ValueError(f'norm_alpha_scheme must be one of {NORM_ALPHA_SCHEMES}, got '
+                         f'{norm_alpha_scheme!r}')
+
+
+class DenseGroup:
+    """Running Dense Connector mean (Yao et al. 2024) of whitened blocks ``(y, alpha)``:
+    ``mean(alpha) * mean(y)`` with alpha applied after averaging ('post-alpha'), or
+    ``mean(alpha * y)`` ('pre-alpha'), as NVlabs/RADIO `radio/forward_intermediates.py`."""
+
+    def __init__(self, post_alpha):
+        self.post_alpha = post_alpha
+        self.total, self.alpha_sum, self.size = 0, 0, 0
+
+    def add(self, y, alpha):
+        if self.post_alpha:
+            self.total, self.alpha_sum = self.total + y, self.alpha_sum + alpha
+        else:
+            self.total, self.alpha_sum = self.total + alpha * y, self.alpha_sum + 1
+        self.size += 1
+
+    def pop_mean(self):
+        """The mean of the blocks added since the last call; starts a new group."""
+        mean = self.alpha_sum / self.size * self.total / self.size
+        self.total, self.alpha_sum, self.size = 0, 0, 0
+        return mean
 
 
 def tokens_to_nchw(tokens, hw, scale=1):
