@@ -151,7 +151,8 @@ def test_config_gives_sams_decoder_its_embedding_and_the_distilled_student():
         assert 'Pad' not in types
         resize = loader.dataset.pipeline[types.index('Resize')]
         assert resize.scale == (1024, 1024) and resize.keep_ratio and resize.backend == 'pillow'
-    assert dict(cfg.test_evaluator) == dict(type='BoxPromptMaskIoU')  # CocoMetric's keys gone
+    # CocoMetric's keys gone:
+    assert dict(cfg.test_evaluator) == dict(type='radio_mm.BoxPromptMaskIoU')
 
 
 def test_converter_refuses_weights_that_do_not_fit(coco_root, tmp_path):

@@ -27,8 +27,9 @@ class SimpleFPN(BaseModule):
         out_channels (int): channels of every output level.
         num_outs (int): output levels; those beyond ``len(in_channels)`` subsample the last.
         conv_cfg (dict): conv layer config of the lateral and output convs.
-        norm_cfg (dict): norm layer config, e.g. ``dict(type='LN2d', requires_grad=True)``;
-            required, as it also normalizes inside the stride-4 branch.
+        norm_cfg (dict): norm layer config, e.g. ``dict(type='radio_mm.LN2d',
+            requires_grad=True)`` (plain ``'LN2d'`` under the radio_mm scope); required, as
+            it also normalizes inside the stride-4 branch.
         act_cfg (dict): activation after the lateral and output convs (None: none).
         init_cfg (dict): mmengine init config.
     """
@@ -41,7 +42,7 @@ class SimpleFPN(BaseModule):
                             f'[{backbone_channel // 4}, {backbone_channel // 2}, '
                             f'{backbone_channel}, {backbone_channel}], got {in_channels!r}')
         if norm_cfg is None:
-            raise ValueError("SimpleFPN needs norm_cfg (e.g. dict(type='LN2d', "
+            raise ValueError("SimpleFPN needs norm_cfg (e.g. dict(type='radio_mm.LN2d', "
                              "requires_grad=True)) for its stride-4 branch")
         self.backbone_channel = backbone_channel
         self.in_channels = list(in_channels)

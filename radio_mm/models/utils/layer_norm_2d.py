@@ -1,10 +1,10 @@
 """LN2d: LayerNorm over the channels of (B, C, H, W) maps, as ViTDet's necks and heads use.
 
 mmdet's ViTDet project (`projects/ViTDet/vitdet/vit.py`) registers ``LN2d`` in mmdet's scope,
-but the mmdet wheel does not ship ``projects/``. This one is published to mmengine's root
-registry, so ``norm_cfg=dict(type='LN2d')`` resolves under ``default_scope='mmdet'`` (and
-'mmseg') through mmcv's ``build_norm_layer``. mmpretrain's own ``LN2d`` still wins inside
-the mmpretrain scope; both compute the same function.
+but the mmdet wheel does not ship ``projects/``. This one is in radio_mm's registry, so
+``norm_cfg=dict(type='radio_mm.LN2d')`` resolves under any scope (mmdet, mmseg, mmpretrain)
+through mmcv's ``build_norm_layer``; a plain ``'LN2d'`` is mmpretrain's own in the mmpretrain
+scope (both compute the same function) and this one in the radio_mm scope.
 """
 from timm.layers import LayerNorm2d
 

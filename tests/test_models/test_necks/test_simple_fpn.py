@@ -5,7 +5,7 @@ from mmcv.cnn import ConvModule
 from radio_mm.models.necks import SimpleFPN
 from radio_mm.models.utils import LN2d
 
-NORM = dict(type='LN2d', requires_grad=True)
+NORM = dict(type='radio_mm.LN2d', requires_grad=True)  # outside any default scope
 
 
 def _neck(**kwargs):
