@@ -1,0 +1,3 @@
+from .pack_image import PackImageInputs
+
+__all__ = ['PackImageInputs']

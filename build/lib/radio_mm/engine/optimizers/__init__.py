@@ -1,0 +1,1 @@
+from .layer_decay_optim_constructor import LayerDecayOptimizerConstructor  # noqa: F401

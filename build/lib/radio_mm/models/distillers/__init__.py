@@ -1,0 +1,3 @@
+from .radio_distiller import Partition, RADIODistiller
+
+__all__ = ['RADIODistiller', 'Partition']

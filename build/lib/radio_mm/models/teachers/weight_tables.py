@@ -1,0 +1,55 @@
+"""Where the teachers' published weights are: URLs and file names, and nothing else.
+
+A leaf module (it imports no teacher), so the teachers, ``paper_teachers``,
+``teacher_weight_files`` and ``tools/fetch_teachers.py`` all read one table.
+"""
+from typing import NamedTuple
+
+DEFAULT_CHECKPOINT_DIR = 'checkpoints/teachers'
+
+# The published image encoders (github.com/facebookresearch/segment-anything#model-checkpoints)
+SAM_CHECKPOINT_URLS = {
+    'vit_h': 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth',
+    'vit_l': 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_l_0b3195.pth',
+    'vit_b': 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth',
+}
+
+
+class TeacherWeights(NamedTuple):
+    """One published checkpoint: a plain URL, or a file in a Hugging Face repository."""
+    filename: str  # where configs expect it, relative to the checkpoint folder
+    url: str = ''
+    hf_repo: str = ''
+    hf_file: str = ''
+
+    @property
+    def source(self):
+        return self.url or f'https://huggingface.co/{self.hf_repo}/resolve/main/{self.hf_file}'
+
+
+class PaperTeacher(NamedTuple):
+    cfg: dict
+    weights: TeacherWeights
+
+
+AM_RADIO_TEACHERS = {
+    # open_clip's registry: ViT-H-14-378-quickgelu / dfn5b -> hf_hub
+    # 'apple/DFN5B-CLIP-ViT-H-14-378/'; the trailing slash means open_clip's default file
+    # name, open_clip_pytorch_model.bin
+    'clip': PaperTeacher(
+        dict(type='OpenCLIPTeacher', name='clip', model_name='ViT-H-14-378-quickgelu',
+             pretrained_tag='dfn5b'),
+        TeacherWeights('dfn5b_clip_vit_h_14_378/open_clip_pytorch_model.bin',
+                       hf_repo='apple/DFN5B-CLIP-ViT-H-14-378',
+                       hf_file='open_clip_pytorch_model.bin')),
+    # facebookresearch/dinov2 hubconf: <base>/dinov2_vitg14/dinov2_vitg14_reg4_pretrain.pth
+    'dino_v2': PaperTeacher(
+        dict(type='DINOv2Teacher', name='dino_v2', arch='vit_giant_patch14_reg4_dinov2',
+             input_size=224),
+        TeacherWeights('dinov2_vitg14_reg4_pretrain.pth',
+                       url='https://dl.fbaipublicfiles.com/dinov2/dinov2_vitg14/'
+                       'dinov2_vitg14_reg4_pretrain.pth')),
+    'sam': PaperTeacher(
+        dict(type='SAMTeacher', name='sam', arch='vit_h', img_size=1024),
+        TeacherWeights('sam_vit_h_4b8939.pth', url=SAM_CHECKPOINT_URLS['vit_h'])),
+}
