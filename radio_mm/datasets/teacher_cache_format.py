@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from radio_mm.utils.atomic_files import write_text_atomically
+from radio_mm.utils.checksums import file_sha256
 
 FORMAT_VERSION = 1
 MANIFEST = 'manifest.json'
@@ -74,14 +75,6 @@ def decode_array(payload, dtype):
 def plain(obj):
     """A config as plain JSON values (tuples become lists), comparable with a read manifest."""
     return json.loads(json.dumps(obj, sort_keys=True, default=str))
-
-
-def file_sha256(path, chunk=1 << 24):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def teacher_identity(cfg):

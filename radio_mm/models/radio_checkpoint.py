@@ -159,6 +159,9 @@ def load_checkpoint_file(path, weights_only=True):
         return CheckpointLoader.load_checkpoint(path, map_location='cpu')
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} does not exist')
+    # engine imports this module (its hooks read checkpoints): import at call time
+    from radio_mm.engine.checkpoint_files import check_resumable
+    check_resumable(path, osp.dirname(path) or '.', action='load')  # truncation, checksum
     try:
         return official.torch_load(path, weights_only=weights_only)
     except pickle.UnpicklingError as error:

@@ -27,6 +27,7 @@ from torch import nn
 
 from radio_mm.registry import MODELS
 from ..losses import cosine_distance
+from ..radio_checkpoint import meta_backbone
 from ..radio_model import tokens_to_nchw
 from ..teachers.base_teacher import resize_images
 from ..teachers.cached_teacher import cached_teachers
@@ -128,6 +129,11 @@ class RADIODistiller(BaseModel):
             data_preprocessor = dict(DEFAULT_DATA_PREPROCESSOR)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.teacher_cache = teacher_cache
+        # Geometry before teachers: a resolution off the student's grid must not wait for
+        # minutes of teacher loading (the backbone is sized on the meta device, no memory).
+        self._check_resolutions(
+            [Partition(**p) for p in partitions] if partitions else
+            [Partition([], 1.0, resolutions)], meta_backbone(student['backbone']))
         if not teacher_cache:  # a cache needs no teacher weights
             check_teacher_weights(teachers)  # every missing file in one message, before building
         self.teachers = nn.ModuleDict()
@@ -152,7 +158,6 @@ class RADIODistiller(BaseModel):
         self.partitions = [Partition(**p) for p in partitions] if partitions else [
             Partition(list(self.teachers), 1.0, resolutions)]
         self._check_partitions()
-        self._check_resolutions()
         teacher_losses = teacher_losses or {}
         self.summary_losses = nn.ModuleDict()
         self.feature_losses = nn.ModuleDict()
@@ -209,22 +214,23 @@ class RADIODistiller(BaseModel):
         if abs(total - 1) > 1e-6:
             raise ValueError(f'partition batch_fraction values sum to {total}, not 1')
 
-    def _check_resolutions(self):
+    @staticmethod
+    def _check_resolutions(partitions, backbone):
         """Fail at build time, not at the milestone that reaches an impossible size.
 
         Every student resolution of every stage must be a multiple of the student's size
         multiple (the patch size of a ViT, 32 for E-RADIO). Teachers resize the batch to
         their own ``input_size``, which they check against their patch grid when built.
         """
-        multiple = self.student.min_resolution_step
-        for partition in self.partitions:
+        multiple = backbone.size_multiple
+        for partition in partitions:
             for start, resolutions in partition.stages():
                 for resolution in resolutions:
                     stage = f'from iteration {start}' if start else 'initial'
                     _check_multiple(
                         resolution, multiple,
                         f'partition {partition.teachers} resolution {resolution} ({stage} '
-                        f'stage) for the {type(self.student.backbone).__name__} student')
+                        f'stage) for the {type(backbone).__name__} student')
 
     @staticmethod
     def _drop_teacher_weights(module, state_dict, prefix, local_metadata):

@@ -62,11 +62,14 @@ def test_a_save_failing_midway_keeps_the_previous_checkpoint(tmp_path, monkeypat
         put(self, obj, filepath)
 
     monkeypatch.setattr(LocalBackend, 'put', put_half_of_iter_6)
-    with pytest.raises(OSError, match='No space left'):
+    with pytest.raises(OSError, match='No space left') as error:
         _runner(tmp_path, max_iters=9, max_keep_ckpts=1).train()
+    # torch's writer names no file; the error names the checkpoint and the free space
+    assert f"could not save checkpoint {tmp_path / 'iter_6.pth'}" in str(error.value)
+    assert 'MiB free in' in str(error.value)
     # mmengine deleted iter_3.pth before writing, and left a half iter_6.pth behind.
     files = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
-    assert [f for f in files if 'pth' in f] == ['iter_3.pth']
+    assert [f for f in files if 'pth' in f] == ['iter_3.pth', 'iter_3.pth.sha256']
     assert _last_checkpoint(tmp_path) == str(tmp_path / 'iter_3.pth')
     assert torch.load(tmp_path / 'iter_3.pth')['meta']['iter'] == 3
 
@@ -74,7 +77,7 @@ def test_a_save_failing_midway_keeps_the_previous_checkpoint(tmp_path, monkeypat
     resumed = _runner(tmp_path, max_iters=9, resume=True, max_keep_ckpts=1)
     resumed.train()
     assert resumed.iter == 9
-    assert sorted(p.name for p in tmp_path.glob('*.pth')) == ['iter_9.pth']
+    assert sorted(p.name for p in tmp_path.glob('*.pth*')) == ['iter_9.pth', 'iter_9.pth.sha256']
 
 
 @pytest.mark.parametrize('damage', ['empty', 'truncated', 'empty pointer'])
