@@ -127,7 +127,7 @@ class WebDatasetImages(IterableDataset):
         def lost_members(error):
             # webdataset calls this where a shard stops reading (a truncated tar, a
             # duplicate member...) and then goes on: what was lost is counted too.
-            where, reason = _describe(error)
+            where, reason = describe_lost_members(error)
             skip(where, reason)
             return True
 
@@ -153,7 +153,7 @@ class WebDatasetImages(IterableDataset):
         return self.pipeline(decoded_results(payload, key, self.min_side))
 
 
-def _describe(error):
+def describe_lost_members(error):
     """(what was lost, why) for an error webdataset hands its handler.
 
     Its tar reader puts the url last in ``args`` or, one level down, the file object into

@@ -119,12 +119,15 @@ class RADIODistiller(BaseModel):
             this config: the teachers' targets come from it (:class:`CachedTeacher`, with
             batches of :class:`CachedTeacherViews`) instead of running the teachers. The
             cache must have been made by exactly ``teachers`` and ``data_preprocessor``.
+        trust_cache_manifest (bool): accept a cache whose teacher checkpoint the config names
+            by another file name that is absent here (it cannot be hashed and compared).
     """
 
     def __init__(self, student, teachers, adaptor_cfg=None, partitions=None,
                  resolutions=((256, 256), ), summary_loss=dict(type='CosineSummaryLoss'),
                  feature_loss=dict(type='CosineSmoothL1FeatureLoss'), teacher_losses=None,
-                 phi_s=None, data_preprocessor=None, teacher_cache=None, init_cfg=None):
+                 phi_s=None, data_preprocessor=None, teacher_cache=None,
+                 trust_cache_manifest=False, init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(DEFAULT_DATA_PREPROCESSOR)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -137,7 +140,8 @@ class RADIODistiller(BaseModel):
         if not teacher_cache:  # a cache needs no teacher weights
             check_teacher_weights(teachers)  # every missing file in one message, before building
         self.teachers = nn.ModuleDict()
-        built = (cached_teachers(teacher_cache, teachers, data_preprocessor) if teacher_cache
+        built = (cached_teachers(teacher_cache, teachers, data_preprocessor,
+                                 trust_cache_manifest) if teacher_cache
                  else [MODELS.build(cfg) for cfg in teachers])
         for teacher in built:
             if teacher.name in self.teachers:
