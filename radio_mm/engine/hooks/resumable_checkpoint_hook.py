@@ -205,6 +205,9 @@ def _check_same_model(runner, checkpoint):
     mmengine's resume loads with ``strict=False``: a checkpoint of another config loads in
     part, with a warning, and the run fails later (the optimizer state) or trains a mix.
     """
+    if 'FullyShardedDataParallel' in type(runner.model).__name__:
+        # sharded flat parameters: mmengine's FSDP wrapper checks its own state dicts
+        return
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     saved = {re.sub(r'^module\.', '', k): tuple(getattr(v, 'shape', ()))
