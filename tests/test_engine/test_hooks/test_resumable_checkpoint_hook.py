@@ -43,7 +43,7 @@ def _runner(work_dir, max_iters, resume=False, max_keep_ckpts=-1):
                               batch_size=4, collate_fn=dict(type='default_collate')),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        default_hooks=dict(checkpoint=dict(type='ResumableCheckpointHook', interval=3,
+        default_hooks=dict(checkpoint=dict(type='radio_mm.ResumableCheckpointHook', interval=3,
                                            by_epoch=False, max_keep_ckpts=max_keep_ckpts)),
         resume=resume, randomness=dict(seed=0), experiment_name=f'ckpt{next(_names)}')
 
