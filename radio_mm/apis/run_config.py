@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 from radio_mm.engine.work_dir_lock import lock_work_dir
 from radio_mm.utils import import_toolbox
+from radio_mm.utils.checkpoint_checks import check_resumable
 
 # Where each launcher tells a process its global rank (only rank 0 claims the work dir).
 _RANK_VARIABLES = {'pytorch': 'RANK', 'slurm': 'SLURM_PROCID', 'mpi': 'OMPI_COMM_WORLD_RANK'}
@@ -99,6 +100,63 @@ def check_train_length(cfg):
                              f'config or with --cfg-options train_cfg.{key}=N')
 
 
+def check_config_values(cfg, mode='train'):
+    """Values that would fail only once the Runner has built everything (with real teachers:
+    minutes), refused first: a batch size below 1, a ``data_root`` that does not exist, a
+    negative learning rate. ``mode``: 'train' checks the train dataloader and the optimizer,
+    'test' the test dataloader. (Student resolutions off the patch grid are refused by
+    :class:`RADIODistiller` before it builds its teachers.)"""
+    problems = []
+    loader_key = f'{mode}_dataloader'
+    loader = cfg.get(loader_key) or {}
+    batch_size = loader.get('batch_size')
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        problems.append(f'{loader_key}.batch_size must be a positive integer, got '
+                        f'{batch_size!r}')
+    for where, root in _data_roots(loader.get('dataset') or {}, f'{loader_key}.dataset'):
+        if '://' not in root and not osp.isdir(root):
+            problems.append(f'{where}.data_root {root!r} does not exist (run from the folder '
+                            'the config expects, or set it with --cfg-options '
+                            f'{where}.data_root=PATH)')
+    if mode == 'train':
+        lr = ((cfg.get('optim_wrapper') or {}).get('optimizer') or {}).get('lr')
+        if isinstance(lr, (int, float)) and lr < 0:
+            problems.append(f'optim_wrapper.optimizer.lr must not be negative, got {lr}')
+    if problems:
+        raise ValueError('the config cannot run: ' + '; '.join(problems))
+
+
+def _data_roots(dataset, where):
+    """(config path, data_root) of a dataset config and of the datasets it wraps."""
+    if isinstance(dataset, dict):
+        if isinstance(dataset.get('data_root'), str):
+            yield where, dataset['data_root']
+        for key, value in dataset.items():
+            if key in ('dataset', 'datasets'):
+                yield from _data_roots(value, f'{where}.{key}')
+    elif isinstance(dataset, (list, tuple)):
+        for i, value in enumerate(dataset):
+            yield from _data_roots(value, f'{where}[{i}]')
+
+
+def check_load_from(cfg):
+    """Refuse a local ``load_from`` that is truncated or fails its checksum, naming the last
+    complete checkpoint beside it, before the Runner builds the model."""
+    path = cfg.get('load_from')
+    if path and not cfg.get('resume') and '://' not in path:
+        check_resumable(path, osp.dirname(path) or '.', named_by='load_from', action='load')
+
+
+def use_checkpoint_checks(cfg):
+    """Compare a RADIO checkpoint's token split, heads and summary tokens with the model on
+    every load (``load_from``, ``tools/test.py``), whatever runtime the config inherits."""
+    hooks = [*(cfg.get('default_hooks') or {}).values(), *(cfg.get('custom_hooks') or [])]
+    if any(str((h or {}).get('type', '')).endswith('RADIOCheckpointCheckHook') for h in hooks):
+        return
+    cfg.setdefault('default_hooks', {})['radio_checkpoint'] = dict(
+        type='radio_mm.RADIOCheckpointCheckHook')
+
+
 def use_resumable_checkpoints(cfg):
     """Save through :class:`ResumableCheckpointHook` (same arguments as mmengine's
     CheckpointHook), also in configs that inherit a toolbox's plain CheckpointHook."""
@@ -141,6 +199,7 @@ def build_train_runner(config, work_dir=None, resume=None, amp=False, cfg_option
     """The Runner ``tools/train.py`` runs."""
     cfg = load_config(config, work_dir, cfg_options, launcher)
     check_train_length(cfg)
+    check_config_values(cfg, 'train')
     if int(os.environ.get(_RANK_VARIABLES.get(launcher, ''), 0)) == 0:
         # Before the Runner exists: it dumps the config into work_dir when built.
         lock_work_dir(cfg.work_dir)
@@ -159,6 +218,7 @@ def build_test_runner(config, checkpoint, work_dir=None, show_dir=None, out=None
     cfg = load_config(config, work_dir, cfg_options, launcher)
     cfg.load_from = checkpoint
     cfg.resume = False
+    check_config_values(cfg, 'test')
     if show_dir is not None:
         set_show_dir(cfg, show_dir)
     if out is not None:
@@ -175,6 +235,8 @@ def _with_dump(evaluator, out):
 
 
 def _build_runner(cfg):
+    check_load_from(cfg)
+    use_checkpoint_checks(cfg)
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         return RUNNERS.build(cfg)

@@ -37,17 +37,20 @@ from mmengine.runner import set_random_seed
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from radio_mm.datasets import WebDatasetImages
+from radio_mm.datasets.tar_members import tar_samples
+from radio_mm.datasets.webdataset_images import describe_lost_members
 from radio_mm.datasets.unlabeled_image_dataset import DECODE_ERRORS
-from radio_mm.formats.teacher_cache import (FORMAT_VERSION, IMAGE_KEY, MANIFEST,
-                                            STORAGE_DTYPES, differences, encode_array,
-                                            features_key, plain, read_manifest, shard_name,
-                                            shard_record_name, summary_key, teacher_identity,
-                                            write_manifest)
+from radio_mm.formats.teacher_cache import (CHECKSUMS, FORMAT_VERSION, IMAGE_KEY, MANIFEST,
+                                            META_KEY, STORAGE_DTYPES, differences,
+                                            encode_array, features_key, plain, read_manifest,
+                                            shard_name, shard_record_name, summary_key,
+                                            teacher_identity, write_manifest)
 from radio_mm.models.distillers.radio_distiller import DEFAULT_DATA_PREPROCESSOR
 from radio_mm.registry import DATASETS, MODELS
 from radio_mm.structures import CachedTeacherRecord, TeacherCacheManifest
 from radio_mm.utils import import_toolbox
 from radio_mm.utils.atomic_files import partial_path, publish, write_text_atomically
+from radio_mm.utils.checksums import bytes_sha256
 
 
 class _IndexedImages:
@@ -75,12 +78,22 @@ class _ShardImages:
 
     def images(self, unit):
         url = self.dataset.shards[unit]
-        # the units are split here already, so no node/worker splitting by webdataset
-        for sample in wds.WebDataset([url], shardshuffle=False, nodesplitter=None,
-                                     workersplitter=None, empty_check=False,
-                                     handler=wds.warn_and_continue):
+        lost = []  # members of a truncated shard or after a damaged header: skipped images
+
+        def record(error):
+            lost.append(describe_lost_members(error)[0])
+            return True
+
+        # the units are split here already: this reads the one shard, whole
+        for sample in tar_samples([dict(url=url)], record):
             key = f"{url}:{sample.get('__key__', '')}"
             yield key, partial(self.dataset._decode, sample, key)
+        for what in dict.fromkeys(lost):  # webdataset may report one loss at two levels
+            yield what, _nothing
+
+
+def _nothing():
+    return None
 
 
 def view_sources(dataset, images_per_shard):
@@ -235,8 +248,8 @@ def build_teacher_cache(config, out_dir, views=1, dtype='fp32', resume=False,
     source, teachers, preprocessor_cfg, preprocessor = _build_parts(cfg, run, images_per_shard)
     view_size = _view_size(source, run.seed)
     manifest = TeacherCacheManifest(
-        format_version=FORMAT_VERSION, dtype=dtype, views_per_image=views, seed=run.seed,
-        view_size=list(view_size), dataset=plain(cfg.train_dataloader.dataset),
+        format_version=FORMAT_VERSION, checksums=CHECKSUMS, dtype=dtype, views_per_image=views,
+        seed=run.seed, view_size=list(view_size), dataset=plain(cfg.train_dataloader.dataset),
         data_preprocessor=plain(preprocessor_cfg),
         images_per_shard=None if isinstance(source, _ShardImages) else images_per_shard,
         teachers=[_teacher_record(t, c, view_size)
@@ -362,13 +375,14 @@ def _write_batch(writer, records, teachers, preprocessor, view_size, dtype):
     images = preprocessor(dict(inputs=[r[3] for r in records]), False)['inputs']
     outputs = {t.name: t(images) for t in teachers}
     for i, (key, meta, png, _) in enumerate(records):
-        sample = {'__key__': key, IMAGE_KEY: png,
-                  'json': json.dumps(meta, sort_keys=True).encode()}
+        members = {IMAGE_KEY: png}
         for teacher in teachers:
             target = outputs[teacher.name]
             h, w = teacher.valid_feature_hw(view_size)
-            sample[features_key(teacher.name)] = encode_array(target.features[i, :, :h, :w],
-                                                              dtype)
+            members[features_key(teacher.name)] = encode_array(target.features[i, :, :h, :w],
+                                                               dtype)
             if target.summary is not None:
-                sample[summary_key(teacher.name)] = encode_array(target.summary[i], dtype)
-        writer.write(sample)
+                members[summary_key(teacher.name)] = encode_array(target.summary[i], dtype)
+        meta = dict(meta, **{CHECKSUMS: {k: bytes_sha256(v) for k, v in members.items()}})
+        writer.write({'__key__': key, META_KEY: json.dumps(meta, sort_keys=True).encode(),
+                      **members})

@@ -13,7 +13,7 @@ from mmengine import fileio
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from radio_mm.registry import DATASETS
+from radio_mm.registry import DATASETS, TRANSFORMS
 from .image_decoding import DEFAULT_MIN_SIDE, UnusableImage, decoded_results
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
@@ -42,8 +42,11 @@ class UnlabeledImageDataset(BaseDataset):
         self.extensions = tuple(e.lower() for e in extensions)
         self.max_skips = max_skips
         self.min_side = min_side
-        super().__init__(ann_file=ann_file, data_root=data_root,
-                         pipeline=without_file_loader(pipeline), **kwargs)
+        # built from radio_mm's registry, as WebDatasetImages does: mmengine's (what
+        # BaseDataset builds from) is their parent and does not see radio_mm's transforms
+        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t
+                    for t in without_file_loader(pipeline)]
+        super().__init__(ann_file=ann_file, data_root=data_root, pipeline=pipeline, **kwargs)
 
     def load_data_list(self):
         if self.ann_file:

@@ -3,8 +3,9 @@
 The stream is endless: pass after pass over the shards, each pass in a new shard order drawn
 from ``(seed, start_iter, pass)``, the same on every process. Each pass's shard list is split
 across ranks and dataloader workers ("readers"), so every reader reads different shards.
-Undecodable or too small images, and tar members lost to a truncated or corrupt shard, are
-skipped and handed along with the next sample, like :class:`UnlabeledImageDataset` does.
+Undecodable or too small images, and tar members lost to a truncated shard or a damaged
+member header (:mod:`.tar_members`), are skipped, logged and handed along with the next
+sample, like :class:`UnlabeledImageDataset` does.
 
 A stream has no length and no sample index, so resuming cannot replay "the next sample".
 :class:`StreamTrainLoop` instead restarts the stream at the resumed iteration: shard orders
@@ -25,6 +26,7 @@ from torch.utils.data import IterableDataset
 
 from radio_mm.registry import DATASETS, TRANSFORMS
 from .image_decoding import DEFAULT_MIN_SIDE, UnusableImage, decoded_results
+from .tar_members import DamagedTarHeader, tar_samples
 
 IMAGE_KEYS = ('jpg', 'jpeg', 'png', 'webp')
 
@@ -106,8 +108,7 @@ class WebDatasetImages(IterableDataset):
     def _samples(self, handler):
         reader, readers = self._reader()
         seed, start_iter = (int(v) for v in self._stream)
-        samples = wds.tarfile_to_samples(handler=handler)(
-            self._shard_urls(reader, readers, seed, start_iter))
+        samples = tar_samples(self._shard_urls(reader, readers, seed, start_iter), handler)
         if self.shuffle_buffer:
             samples = wds.shuffle(self.shuffle_buffer, rng=random.Random(
                 f'{seed}/{start_iter}/reader{reader}'))(samples)
@@ -126,7 +127,7 @@ class WebDatasetImages(IterableDataset):
         def lost_members(error):
             # webdataset calls this where a shard stops reading (a truncated tar, a
             # duplicate member...) and then goes on: what was lost is counted too.
-            where, reason = _describe(error)
+            where, reason = describe_lost_members(error)
             skip(where, reason)
             return True
 
@@ -152,12 +153,15 @@ class WebDatasetImages(IterableDataset):
         return self.pipeline(decoded_results(payload, key, self.min_side))
 
 
-def _describe(error):
+def describe_lost_members(error):
     """(what was lost, why) for an error webdataset hands its handler.
 
     Its tar reader puts the url last in ``args`` or, one level down, the file object into
     the message (``'unexpected end of data @ <... name='shard.tar'>'``); both name the shard.
     """
+    if isinstance(error, DamagedTarHeader):
+        return (f'{error.url}: {error.lost} members from byte {error.offset}',
+                f'{type(error).__name__}: {error.args[0]}')
     message = str(error.args[0]) if error.args else ''
     reason, _, source = message.partition(' @ ')
     urls = [a for a in error.args[1:] if isinstance(a, str)]

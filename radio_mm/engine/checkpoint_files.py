@@ -1,19 +1,13 @@
 """Checkpoint files on a local disk: written so a crash never leaves half of one
-(:mod:`radio_mm.utils.atomic_files`), and checked before a resume reads one."""
+(:mod:`radio_mm.utils.atomic_files`), and checked before a resume reads one
+(:mod:`radio_mm.utils.checkpoint_checks`, which every loader asks)."""
 import os
 import os.path as osp
-import re
-import zipfile
 
 from radio_mm.utils.atomic_files import (PARTIAL_SUFFIX, partial_name, publish,
                                          write_text_atomically)
 
-__all__ = ['partial_name', 'publish', 'write_text_atomically', 'remove_partials',
-           'checkpoint_problem', 'last_good_checkpoint', 'check_resumable']
-# mmengine's CheckpointHook names: iter_N.pth / epoch_N.pth (filename_tmpl defaults).
-CHECKPOINT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
-# torch.save's legacy (non-zip) format starts with a pickle protocol opcode.
-PICKLE_PROTO = b'\x80'
+__all__ = ['partial_name', 'publish', 'write_text_atomically', 'remove_partials']
 
 
 def remove_partials(folder):
@@ -25,63 +19,3 @@ def remove_partials(folder):
     for path in stale:
         os.remove(path)
     return stale
-
-
-def checkpoint_problem(path):
-    """Why ``path`` cannot be resumed from, or None if it looks complete.
-
-    Cheap: torch's zip format keeps its directory at the end of the file, so a truncated
-    file has none; the tensors themselves are not read.
-    """
-    if not path:
-        return 'no checkpoint is named (empty path)'
-    if not osp.isfile(path):
-        return 'the file does not exist'
-    if osp.getsize(path) == 0:
-        return 'the file is empty (0 bytes): the run stopped while writing it'
-    if zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                archive.infolist()
-        except (zipfile.BadZipFile, OSError) as error:
-            return f'the file is damaged ({error})'
-        return None
-    with open(path, 'rb') as f:
-        if f.read(1) == PICKLE_PROTO:
-            return None  # legacy torch.save format: nothing cheap to check
-    return (f'the file is truncated or not a torch checkpoint ({osp.getsize(path)} bytes, '
-            'no zip directory at its end)')
-
-
-def last_good_checkpoint(folder, exclude=()):
-    """The highest-numbered iter_N/epoch_N checkpoint in ``folder`` that looks complete."""
-    if not osp.isdir(folder):
-        return None
-    numbered = []
-    for name in os.listdir(folder):
-        match = CHECKPOINT_NAME.match(name)
-        if match:
-            numbered.append((int(match.group(1)), osp.join(folder, name)))
-    for _, path in sorted(numbered, reverse=True):
-        if path not in exclude and checkpoint_problem(path) is None:
-            return path
-    return None
-
-
-def check_resumable(path, work_dir, named_by=None):
-    """Raise a clear error unless ``path`` is a complete checkpoint.
-
-    The error names the file, what is wrong with it, and the last complete checkpoint in
-    ``work_dir`` to resume from instead. ``named_by`` says where the path came from (e.g.
-    ``work_dir/last_checkpoint``).
-    """
-    problem = checkpoint_problem(path)
-    if problem is None:
-        return
-    source = f' (named by {named_by})' if named_by else ''
-    good = last_good_checkpoint(work_dir, exclude=(path, ))
-    advice = (f'The last complete checkpoint in {work_dir} is {good}: resume from it with '
-              f'--resume {good}' if good else
-              f'{work_dir} holds no complete checkpoint: train without --resume')
-    raise RuntimeError(f'cannot resume from {path!r}{source}: {problem}. {advice}.')
-

@@ -33,8 +33,9 @@ import torch
 from mmengine.logging import print_log
 
 import radio_mm.formats.official_checkpoint as official
-from radio_mm.models.backbones.radio_backbone import BACKBONE_CHECKPOINT_LOADER
-from radio_mm.registry import FUNCTIONS, MODELS
+from radio_mm.models.backbones.radio_backbone import BACKBONE_CHECKPOINT_LOADER, meta_backbone
+from radio_mm.registry import FUNCTIONS
+from radio_mm.utils.checkpoint_checks import check_resumable
 from radio_mm.utils.torch_files import load_torch_file
 from .official_args import release_dtype
 
@@ -165,12 +166,6 @@ class RADIOCheckpoint:
                 'that fits).')
 
 
-def meta_backbone(backbone_cfg):
-    """The backbone of a config, built on the meta device (sizes without memory)."""
-    with torch.device('meta'):
-        return MODELS.build(dict(copy.deepcopy(backbone_cfg), init_cfg=None))
-
-
 def hidden_architecture(backbone_cfg):
     """What the weights cannot show, of a backbone config."""
     return meta_backbone(backbone_cfg).hidden_architecture()
@@ -179,11 +174,15 @@ def hidden_architecture(backbone_cfg):
 def load_checkpoint_file(path, weights_only=True):
     """A local file through :func:`~radio_mm.utils.torch_files.load_torch_file` (CPU, errors
     that name the file and the fix; importing radio_mm allow-lists the ``argparse.Namespace``
-    releases keep in ``args``); URLs (``https://``, ``open-mmlab://``...) through mmengine's
-    loader, as mm configs use them."""
+    releases keep in ``args``), after :func:`~radio_mm.utils.checkpoint_checks.check_resumable`
+    (truncated, or failing the checksum beside it: an error naming the last good checkpoint);
+    URLs (``https://``, ``open-mmlab://``...) through mmengine's loader, as mm configs use
+    them."""
     if '://' in path:
         from mmengine.runner.checkpoint import CheckpointLoader
         return CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    if osp.isfile(path):  # a missing one: load_torch_file's FileNotFoundError
+        check_resumable(path, osp.dirname(path) or '.', action='load')
     return load_torch_file(path, weights_only=weights_only)
 
 

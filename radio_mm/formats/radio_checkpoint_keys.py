@@ -13,7 +13,7 @@ evaluation the weights are the whole point, so this pre-hook
 * refuses any file whose backbone/adaptor weights are missing or mis-shaped, with an error
   that says the fix.
 """
-from radio_mm.models.classifiers.frozen_radio_classifier import RADIO_MODEL_KEYS_HOOK
+from radio_mm.models.classifiers.function_names import RADIO_MODEL_KEYS_HOOK
 from radio_mm.registry import FUNCTIONS
 from .radio_checkpoint import radio_model_weights
 

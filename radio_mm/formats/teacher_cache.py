@@ -6,7 +6,8 @@ A cache is a folder::
     views-00000.json ...   per shard: its number of views and its unreadable source images
     views-00000.tar ...    WebDataset shards, one sample per augmented view:
         <key>.png                       the view the pipeline produced, lossless
-        <key>.json                      its source image, view index and seed
+        <key>.json                      its source image, view index and seed, and the
+                                        SHA-256 of each of its other members
         <key>.<teacher>.summary.npy     (C,) summary (absent for teachers without one)
         <key>.<teacher>.features.npy    (C, h, w) the valid feature cells, teacher's grid
 
@@ -16,8 +17,12 @@ that turned them into teacher inputs, the views per image, the seed and the stor
 precision. Training refuses a cache whose manifest disagrees with the config, and a resumed
 build refuses to add shards to a cache built with anything else. bf16 arrays are stored as
 their int16 bit patterns (numpy has no bfloat16); the manifest's ``dtype`` says how to read them.
+
+Every view's ``.json`` records the SHA-256 of its image and arrays (manifest ``checksums:
+'sha256'``); :class:`CachedTeacherViews` checks them and skips (counted and logged, naming
+the shard) or, with ``strict_checksums=True``, refuses a damaged view. Caches built before
+checksums existed are read with a warning that damage cannot be detected.
 """
-import hashlib
 import io
 import json
 import os.path as osp
@@ -29,8 +34,11 @@ from radio_mm.registry import FUNCTIONS
 from radio_mm.structures.teacher_cache_manifest import (CHECK_CACHE_MATCHES, READ_MANIFEST,
                                                         TeacherCacheManifest)
 from radio_mm.utils.atomic_files import write_text_atomically
+from radio_mm.utils.checksums import file_sha256
 
 FORMAT_VERSION = 1
+CHECKSUMS = 'sha256'  # manifest ``checksums``: each view's json holds its members' digests
+META_KEY = 'json'
 MANIFEST = 'manifest.json'
 STORAGE_DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 IMAGE_KEY = 'png'
@@ -79,14 +87,6 @@ def plain(obj):
     return json.loads(json.dumps(obj, sort_keys=True, default=str))
 
 
-def file_sha256(path, chunk=1 << 24):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def teacher_identity(cfg):
     """What decides a teacher's targets: its config less the checkpoint's path (a moved file
     is the same teacher), and the checkpoint's SHA-256 (None: random weights)."""
@@ -97,7 +97,17 @@ def teacher_identity(cfg):
 
 
 def differences(cached, current, where=''):
-    """Human-readable paths at which two plain JSON values differ (empty when equal)."""
+    """Human-readable paths at which two plain JSON values differ (empty when equal).
+
+    Lists of equal length are compared item by item (``teachers[sam].cfg.arch.depth``: an
+    item with a ``name`` is called by it), so a message names the field, not the list."""
+    if isinstance(cached, list) and isinstance(current, list) and len(cached) == len(current):
+        found = []
+        for i, (a, b) in enumerate(zip(cached, current)):
+            same_name = isinstance(a, dict) and isinstance(b, dict) and 'name' in a and \
+                a.get('name') == b.get('name')
+            found += differences(a, b, f"{where}[{a['name'] if same_name else i}]")
+        return found
     if isinstance(cached, dict) and isinstance(current, dict):
         found = []
         for key in sorted(set(cached) | set(current)):
@@ -143,10 +153,13 @@ def missing_shards(cache_dir, manifest):
 
 
 @FUNCTIONS.register_module(name=CHECK_CACHE_MATCHES)
-def check_cache_matches(cache_dir, manifest, teacher_cfgs, data_preprocessor):
+def check_cache_matches(cache_dir, manifest, teacher_cfgs, data_preprocessor,
+                        trust_manifest=False):
     """Raise ValueError naming every way the cache's targets differ from what the config's
-    teachers would compute. A checkpoint file that is present is hashed and compared; an absent
-    one is trusted to the manifest (training from a cache needs no teacher weights)."""
+    teachers would compute. A checkpoint file that is present is hashed and compared. An
+    absent one (training from a cache needs no teacher weights) is trusted to the manifest
+    when it has the name of the file the cache was made with; an absent file of another name
+    is refused unless ``trust_manifest``."""
     problems = []
     cached = {t.name: t for t in manifest.teachers}
     current = {plain(c)['name']: plain(c) for c in teacher_cfgs}
@@ -164,6 +177,11 @@ def check_cache_matches(cache_dir, manifest, teacher_cfgs, data_preprocessor):
         elif path is not None and osp.isfile(path) and file_sha256(path) != checkpoint['sha256']:
             problems.append(f'teacher {name!r}: checkpoint {path} is not the file the cache was '
                             f"made with (SHA-256 {checkpoint['sha256'][:12]}...)")
+        elif (path is not None and not osp.isfile(path) and not trust_manifest
+              and osp.basename(path) != checkpoint['file']):
+            problems.append(f"teacher {name!r}: the cache was made with {checkpoint['file']}, "
+                            f'the config names {path}, which is absent and cannot be compared '
+                            '(set model.trust_cache_manifest=True if the cache is right)')
     problems += [f'data_preprocessor {p}'
                  for p in differences(manifest.data_preprocessor, plain(data_preprocessor))]
     if problems:

@@ -15,6 +15,9 @@ from typing import List, Optional
 # model side (CachedTeacher) calls without importing the file format.
 READ_MANIFEST = 'read_teacher_cache_manifest'
 CHECK_CACHE_MATCHES = 'check_teacher_cache_matches'
+# Manifest keys added after format version 1 was released: older manifests lack them, read
+# with the field's default (None) and keep lacking them when written back.
+_OPTIONAL_KEYS = frozenset({'checksums'})
 
 
 @dataclass
@@ -50,6 +53,9 @@ class TeacherCacheManifest:
     images_per_shard: images per shard of a map-style dataset (None: one per input tar).
     teachers: one :class:`CachedTeacherRecord` per teacher, in config order.
     shards: the shard file names, in unit order.
+    checksums: how each view's ``.json`` records digests of its members
+        (:data:`radio_mm.formats.teacher_cache.CHECKSUMS`, 'sha256'); None for a cache built
+        before checksums existed (its manifest has no such key), whose views cannot be checked.
     """
     format_version: int
     dtype: str
@@ -61,13 +67,14 @@ class TeacherCacheManifest:
     images_per_shard: Optional[int]
     teachers: List[CachedTeacherRecord] = field(default_factory=list)
     shards: List[str] = field(default_factory=list)
+    checksums: Optional[str] = None
 
     @classmethod
     def from_dict(cls, values, source='manifest'):
         """The manifest of these JSON values; unknown or missing keys raise, naming them."""
         names = {f.name for f in dataclasses.fields(cls)}
         teacher_names = {f.name for f in dataclasses.fields(CachedTeacherRecord)}
-        problems = _key_problems(values, names, source)
+        problems = _key_problems(values, names, source, optional=_OPTIONAL_KEYS)
         for teacher in values.get('teachers', []):
             problems += _key_problems(teacher, teacher_names, f"{source} teacher "
                                       f"{teacher.get('name', '?')!r}")
@@ -78,8 +85,14 @@ class TeacherCacheManifest:
                                             for t in values['teachers']]))
 
     def to_dict(self):
-        """Plain JSON values (what ``manifest.json`` holds)."""
-        return dataclasses.asdict(self)
+        """Plain JSON values (what ``manifest.json`` holds). A key added later is left out
+        while it holds its default (None), so a manifest written before it was added reads,
+        writes back and hashes (:meth:`fingerprint`) as it did."""
+        values = dataclasses.asdict(self)
+        for key in _OPTIONAL_KEYS:
+            if values[key] is None:
+                del values[key]
+        return values
 
     def fingerprint(self):
         """A short hash of the whole manifest: samples carry it so targets never meet a model
@@ -96,9 +109,9 @@ class TeacherCacheManifest:
                        f'{sorted(t.name for t in self.teachers)}')
 
 
-def _key_problems(values, names, source):
+def _key_problems(values, names, source, optional=frozenset()):
     problems = []
-    unknown, missing = sorted(set(values) - names), sorted(names - set(values))
+    unknown, missing = sorted(set(values) - names), sorted(names - set(values) - optional)
     if unknown:
         problems.append(f'{source} has unknown keys {unknown}')
     if missing:

@@ -84,3 +84,35 @@ def test_configs_inheriting_a_plain_checkpoint_hook_get_the_resumable_one():
     use_resumable_checkpoints(cfg)  # e.g. mmdet's runtime, which the detection configs inherit
     assert cfg.default_hooks.checkpoint == dict(type='radio_mm.ResumableCheckpointHook',
                                                 interval=5)
+
+
+@pytest.mark.parametrize('options, message', [
+    ({'model.partitions.0.resolutions': [(130, 130)]},
+     r'resolution \(130, 130\) .* not a multiple of 16 px'),
+    ({'train_dataloader.batch_size': 0}, 'train_dataloader.batch_size must be a positive'),
+    ({'train_dataloader.dataset': dict(type='UnlabeledImageDataset', data_root='no/such/dir')},
+     r"train_dataloader.dataset.data_root 'no/such/dir' does not exist"),
+    ({'optim_wrapper.optimizer.lr': -1e-3}, 'lr must not be negative, got -0.001'),
+], ids=['resolution', 'batch_size', 'data_root', 'lr'])
+def test_config_errors_come_before_any_teacher_is_built(repo_root, monkeypatch, tmp_path,
+                                                        options, message):
+    from radio_mm.models.teachers.base_teacher import BaseTeacher
+    built = []
+    init = BaseTeacher.__init__
+
+    def spy(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseTeacher, '__init__', spy)
+    monkeypatch.chdir(repo_root)
+    with pytest.raises(ValueError, match=message):
+        build_train_runner(DEMO, work_dir=str(tmp_path / 'run'), cfg_options=options).train()
+    assert built == []  # with real teachers: minutes saved
+
+
+def test_distillation_configs_check_radio_checkpoints_too(demo_cfg):
+    from radio_mm.apis.run_config import use_checkpoint_checks
+    assert 'radio_checkpoint' not in demo_cfg.default_hooks
+    use_checkpoint_checks(demo_cfg)
+    assert demo_cfg.default_hooks.radio_checkpoint.type == 'radio_mm.RADIOCheckpointCheckHook'

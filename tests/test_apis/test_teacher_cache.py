@@ -219,3 +219,124 @@ def test_cached_configs_switch_teachers_and_data_only(name, repo_root):
     assert cached.model == online.model  # same teachers, student, partitions, losses
     assert cached.optim_wrapper == online.optim_wrapper
     assert cached.train_cfg == online.train_cfg
+
+
+def rewrite_member(shard, member, change):
+    """Rewrite the tar ``shard`` with ``member``'s bytes replaced by ``change(bytes)``."""
+    import io
+    import tarfile
+    with tarfile.open(shard) as archive:
+        members = [(info, archive.extractfile(info).read()) for info in archive]
+    with tarfile.open(shard, 'w') as archive:
+        for info, payload in members:
+            payload = change(payload) if info.name == member else payload
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+
+
+def first_view(shard, suffix):
+    import tarfile
+    with tarfile.open(shard) as archive:
+        return next(n for n in archive.getnames() if n.endswith(suffix))
+
+
+def skipped_of(cache, **kwargs):
+    views = list(CachedTeacherViews(str(cache), shuffle_buffer=0, num_passes=1, **kwargs))
+    return len(views), [p for v in views for p in v['data_samples'].skipped]
+
+
+def test_damaged_views_are_skipped_and_counted_with_their_shard(fp32_cache, tmp_path):
+    damaged = tmp_path / 'damaged'
+    shutil.copytree(fp32_cache, damaged)
+    shard = damaged / 'views-00001.tar'
+    member = first_view(shard, '.clip.features.npy')
+
+    def zero_4k(payload):  # bit rot inside the array, after its .npy header
+        return payload[:128] + bytes(min(4096, len(payload) - 128)) + payload[128 + 4096:]
+
+    rewrite_member(shard, member, zero_4k)
+    count, skipped = skipped_of(damaged)
+    # used to be delivered as a valid target: 8 views, none skipped
+    assert count == 7
+    assert skipped == [f"{shard}:{member.split('.')[0]}"]
+    with pytest.raises(ValueError, match=f"views-00001.tar:{member.split('.')[0]}: "
+                                         f'{member.split(".", 1)[1]} fail their SHA-256'):
+        skipped_of(damaged, strict_checksums=True)
+
+
+def test_a_damaged_tar_header_in_a_cache_shard_is_counted(fp32_cache, tmp_path):
+    import tarfile
+    damaged = tmp_path / 'header'
+    shutil.copytree(fp32_cache, damaged)
+    shard = damaged / 'views-00000.tar'
+    with tarfile.open(shard) as archive:
+        members = archive.getmembers()
+        second = next(m for m in members if m.name.split('.')[0] != members[0].name.split('.')[0])
+        offset = second.offset  # the second view's first member
+    data = bytearray(shard.read_bytes())
+    data[offset + 148:offset + 156] = b'0000000\x00'
+    shard.write_bytes(bytes(data))
+    count, skipped = skipped_of(damaged)
+    assert count < 8  # tarfile stops at the damaged header, as before, but now:
+    assert len(skipped) == 1 and skipped[0].startswith(f'{shard}: ')
+    assert f'members from byte {offset}' in skipped[0]
+
+
+def test_old_caches_warn_and_pickled_arrays_name_their_shard(fp32_cache, tmp_path,
+                                                            monkeypatch):
+    import io
+    import json
+
+    import numpy as np
+
+    from radio_mm.datasets import cached_teacher_views
+    logged = []
+    monkeypatch.setattr(cached_teacher_views, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
+    old = tmp_path / 'old'
+    shutil.copytree(fp32_cache, old)
+    manifest = json.loads((old / 'manifest.json').read_text())
+    del manifest['checksums']  # as written before checksums
+    (old / 'manifest.json').write_text(json.dumps(manifest))
+    count, skipped = skipped_of(old)
+    assert count == 8 and skipped == []
+    assert any('was built without checksums' in m for m in logged)
+
+    shard = old / 'views-00002.tar'
+    member = first_view(shard, '.sam.features.npy')
+
+    def pickled(_):
+        buffer = io.BytesIO()
+        np.save(buffer, np.array([{'a': 1}], dtype=object), allow_pickle=True)
+        return buffer.getvalue()
+
+    rewrite_member(shard, member, pickled)
+    with pytest.raises(ValueError, match=f"views-00002.tar:{member.split('.')[0]}: "
+                                         'sam.features.npy is not a plain array'):
+        skipped_of(old)
+
+
+def test_settings_errors_name_the_field_and_absent_checkpoints_are_not_trusted(
+        setup, fp32_cache, tmp_path):
+    from radio_mm.formats.teacher_cache import differences, read_manifest
+    config, root = setup
+    # what a resumed build compares its manifest with
+    cached = read_manifest(fp32_cache).to_dict()
+    changed = copy.deepcopy(cached)
+    changed['teachers'][2]['cfg']['arch']['depth'] = 2
+    # used to print both whole teacher lists
+    assert differences(cached, changed) == [
+        'teachers[sam].cfg.arch.depth: cache has 3, config has 2']
+
+    cfg = Config.fromfile(config)
+    cfg.model.teacher_cache = fp32_cache
+    moved = copy.deepcopy(cfg)  # same file name elsewhere: a cache needs no teacher weights
+    moved.model.teachers[0]['pretrained'] = str(tmp_path / 'elsewhere' / 'clip.pth')
+    MODELS.build(moved.model)
+    other = copy.deepcopy(cfg)
+    other.model.teachers[0]['pretrained'] = str(tmp_path / 'clip_v2.pth')
+    with pytest.raises(ValueError, match=r"teacher 'clip': the cache was made with clip.pth, "
+                                         r'the config names .*clip_v2.pth, which is absent'):
+        MODELS.build(other.model)
+    other.model.trust_cache_manifest = True
+    MODELS.build(other.model)

@@ -1,4 +1,5 @@
 import itertools
+import tarfile
 
 import numpy as np
 import pytest
@@ -120,3 +121,43 @@ def test_decodes_like_the_folder_reader_and_counts_small_images_and_truncated_sh
     assert len(skipped) == 2
     assert skipped[0] == f'{broken}: the rest of the shard'
     assert skipped[1].endswith('good.tar:tiny')
+
+
+def damage_header(path, member, block=0):
+    """Corrupt the checksum of header block ``block`` of ``member`` in the tar at ``path``
+    (TarWriter writes a pax header, 2 blocks, before each member's own header)."""
+    with tarfile.open(path) as archive:
+        offset = archive.getmember(member).offset + block * tarfile.BLOCKSIZE
+    data = bytearray(path.read_bytes())
+    data[offset + 148:offset + 156] = b'0000000\x00'  # chksum field: no longer matches
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize('block', [0, 2], ids=['pax header', 'own header'])
+def test_a_damaged_member_header_counts_the_members_it_loses(tmp_path, rgb_arrays,
+                                                              encode_png, block):
+    shard = tmp_path / 'shard.tar'
+    with wds.TarWriter(str(shard)) as sink:
+        for i in range(8):
+            sink.write({'__key__': f's{i}', 'png': encode_png(rgb_arrays[i % len(rgb_arrays)]),
+                        'txt': 'a caption'})
+    shard_copy = tmp_path / 'intact.tar'
+    shard_copy.write_bytes(shard.read_bytes())
+    good = tmp_path / 'good.tar'
+    with wds.TarWriter(str(good)) as sink:
+        sink.write({'__key__': 'g0', 'png': encode_png(rgb_arrays[0])})
+    damage_header(shard, 's2.png', block)
+    dataset = WebDatasetImages(str(shard), pipeline=[dict(type='PackImageInputs')],
+                               shuffle_buffer=0, num_passes=1)
+    samples = list(dataset)
+    keys = [s['data_samples'].img_path.rsplit(':', 1)[-1] for s in samples]
+    assert keys == ['s0', 's1']  # tarfile takes the damaged header for the end of the shard
+    # ...which used to be all: no warning, no count. Now s2.png and the 11 members after it
+    # are counted and handed along with a sample (the last of the shard, or the next one).
+    dataset = WebDatasetImages([str(shard), str(good)], pipeline=[dict(type='PackImageInputs')],
+                               shuffle_buffer=0, num_passes=1, shuffle_shards=False)
+    samples = list(dataset)
+    assert len(samples) == 2 + 1
+    skipped = [p for s in samples for p in s['data_samples'].skipped]
+    offset = tarfile.open(shard_copy).getmember('s2.png').offset + block * tarfile.BLOCKSIZE
+    assert skipped == [f'{shard}: 12 members from byte {offset}']

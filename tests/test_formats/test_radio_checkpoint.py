@@ -110,3 +110,22 @@ def test_same_shapes_other_architecture_is_refused(ema_run, change, message):
     assert backbone.patch_generator.cls_token.token.shape == (8, 32)
     with pytest.raises(ValueError, match=message):
         backbone.init_weights()
+
+
+def test_a_damaged_checkpoint_is_refused_by_radio_model_naming_the_last_good_one(
+        ema_run, tmp_path):
+    import shutil
+
+    from radio_mm.utils.checksums import write_sidecar
+    good, damaged = tmp_path / 'iter_2.pth', tmp_path / 'iter_4.pth'
+    for path in (good, damaged):
+        shutil.copy(ema_run[0], path)
+        write_sidecar(str(path))
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 64] = bytes(64)  # inside the tensors: still loads
+    damaged.write_bytes(bytes(data))
+    torch.load(damaged, weights_only=False)
+    with pytest.raises(RuntimeError, match=f"cannot load from '{damaged}'.*SHA-256.*damaged"
+                       f'.*last complete checkpoint in {tmp_path} is {good}'):
+        radio_model(str(damaged))
+    radio_model(str(good))

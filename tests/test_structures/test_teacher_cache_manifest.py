@@ -26,6 +26,15 @@ def test_round_trip_and_fingerprint_of_existing_caches():
     assert manifest.fingerprint() == old
 
 
+def test_checksums_are_optional_and_kept_when_recorded():
+    old = TeacherCacheManifest.from_dict(WRITTEN)
+    assert old.checksums is None  # built before checksums: its views cannot be checked
+    new = TeacherCacheManifest.from_dict(dict(WRITTEN, checksums='sha256'))
+    assert new.checksums == 'sha256'
+    assert new.to_dict() == dict(WRITTEN, checksums='sha256')
+    assert new.fingerprint() != old.fingerprint()
+
+
 def test_unknown_or_missing_keys_are_named():
     teacher = dict(WRITTEN['teachers'][0], extra=1)
     del teacher['patch_size']

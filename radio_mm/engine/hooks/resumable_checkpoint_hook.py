@@ -5,10 +5,19 @@ place, so a run killed while saving with ``max_keep_ckpts=1`` keeps no checkpoin
 ``last_checkpoint`` names a file that is gone or half written. This hook:
 
 * writes every checkpoint through a temporary file that is renamed when complete
-  (:mod:`radio_mm.engine.checkpoint_files`), then replaces ``last_checkpoint``, and only then
+  (:mod:`radio_mm.engine.checkpoint_files`), writes its SHA-256 beside it (``<file>.sha256``,
+  :mod:`radio_mm.utils.checksums`), then replaces ``last_checkpoint``, and only then
   deletes checkpoints beyond ``max_keep_ckpts``;
-* refuses, before anything is loaded, to resume from an empty or truncated checkpoint, naming
-  the last complete one;
+* never deletes a checkpoint before this run has saved one: mmengine's ``before_train``
+  trims the kept list of a resumed run at once (a resume that then fails has lost them),
+  and its list, read from the checkpoint, misses files of a run killed between saving and
+  deleting. Here the kept list is rebuilt from the files on disk, and trimmed to
+  ``max_keep_ckpts`` after each save;
+* refuses, before anything is loaded, to resume from an empty, truncated or damaged
+  (checksum) checkpoint, naming the last complete one; and refuses a checkpoint whose weights
+  do not fit the model (other keys or shapes: another config), naming the keys, before its
+  state is loaded;
+* names the file and the free space when a save fails (a full disk);
 * stores every rank's random generator states and restores them on resume, so a resumed run
   draws the same dropout / drop-path / crop randomness as one that never stopped. (Data
   augmentation runs in dataloader workers, which mmengine seeds per worker and which replay
@@ -20,14 +29,19 @@ The default runtimes use it, and ``tools/train.py`` puts it in place of a config
 """
 import os
 import os.path as osp
+import re
+import shutil
+from collections import deque
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.hooks import CheckpointHook
+from mmengine.model import is_model_wrapper
 
 from radio_mm.registry import HOOKS
-from ..checkpoint_files import (check_resumable, partial_name, publish, remove_partials,
-                                write_text_atomically)
+from radio_mm.utils.checkpoint_checks import check_resumable
+from radio_mm.utils.checksums import SIDECAR_SUFFIX, write_sidecar
+from ..checkpoint_files import partial_name, publish, remove_partials, write_text_atomically
 from ..rng_states import all_rng_states, restore_rank_rng_state
 
 LAST_CHECKPOINT = 'last_checkpoint'  # mmengine's pointer file in work_dir
@@ -48,11 +62,25 @@ class ResumableCheckpointHook(CheckpointHook):
             _check_resume_source(runner)
 
     def before_train(self, runner):
+        # mmengine's before_train would delete checkpoints beyond max_keep_ckpts right now;
+        # hide its list from it and rebuild one from the disk instead.
+        saved_ids = runner.message_hub.runtime_info.pop('keep_ckpt_ids', [])
         super().before_train(runner)
+        local = isinstance(self.file_backend, LocalBackend)
+        if self.max_keep_ckpts > 0 and not local:  # mmengine's bookkeeping, as it was
+            self.keep_ckpt_ids = deque(saved_ids, self.max_keep_ckpts)
         # mmengine's before_train built self.file_backend (with backend_args) for out_dir.
-        if is_main_process() and isinstance(self.file_backend, LocalBackend):
+        if is_main_process() and local:
             for path in remove_partials(self.out_dir):
                 runner.logger.warning(f'removed {path}, left by a run killed while saving')
+        if self.max_keep_ckpts > 0 and local:
+            # no maxlen: a longer list is trimmed after the next save, not before
+            self.keep_ckpt_ids = deque(self._steps_on_disk())
+            if len(self.keep_ckpt_ids) > self.max_keep_ckpts:
+                runner.logger.info(
+                    f'{len(self.keep_ckpt_ids)} checkpoints in {self.out_dir}, '
+                    f'max_keep_ckpts={self.max_keep_ckpts}: the oldest are deleted once this '
+                    'run has saved a checkpoint')
         if self._resumed_rng_states is not None and runner.iter > 0:
             if restore_rank_rng_state(self._resumed_rng_states):
                 runner.logger.info('restored the random generator states of the checkpoint')
@@ -63,7 +91,18 @@ class ResumableCheckpointHook(CheckpointHook):
                     'run will not repeat the interrupted one exactly')
         self._resumed_rng_states = None
 
+    def _steps_on_disk(self):
+        """Steps of the checkpoints named by ``filename_tmpl`` in out_dir, oldest first."""
+        if not osp.isdir(self.out_dir):
+            return []
+        pattern = re.compile(re.escape(self.filename_tmpl).replace(r'\{\}', r'(\d+)') + '$')
+        matches = (pattern.match(name) for name in os.listdir(self.out_dir))
+        return sorted(int(m.group(1)) for m in matches if m)
+
     def after_load_checkpoint(self, runner, checkpoint):
+        # mmengine calls this before it loads anything into the model or optimizer.
+        if runner._resume:
+            _check_same_model(runner, checkpoint)
         # Applied in before_train: mmengine re-seeds between loading and training.
         self._resumed_rng_states = checkpoint.get('rng_states')
 
@@ -93,18 +132,21 @@ class ResumableCheckpointHook(CheckpointHook):
         write_text_atomically(osp.join(runner.work_dir, LAST_CHECKPOINT), self.last_ckpt)
         for old in dropped:
             path = osp.join(self.out_dir, self.filename_tmpl.format(old))
-            if osp.isfile(path):
-                os.remove(path)
+            for stale in (path, path + SIDECAR_SUFFIX):
+                if osp.isfile(stale):
+                    os.remove(stale)
 
     def _keep(self, runner, step):
         """mmengine's bookkeeping of kept checkpoints; returns the steps to delete *after*
         the new checkpoint is saved (mmengine deletes them before)."""
         if self.max_keep_ckpts <= 0 or (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             return []
-        dropped = []
-        if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-            dropped.append(self.keep_ckpt_ids.popleft())
+        if step in self.keep_ckpt_ids:  # saved again (e.g. resumed from an older one)
+            self.keep_ckpt_ids.remove(step)
         self.keep_ckpt_ids.append(step)
+        dropped = []
+        while len(self.keep_ckpt_ids) > self.max_keep_ckpts:
+            dropped.append(self.keep_ckpt_ids.popleft())
         runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
         return dropped
 
@@ -117,10 +159,18 @@ def _atomic(save):
         if not isinstance(backend, LocalBackend):
             return save(out_dir, filename, *args, **kwargs)
         partial = osp.join(out_dir, partial_name(filename))
+        final = osp.join(out_dir, filename)
         try:
-            save(out_dir, partial_name(filename), *args, **kwargs)
+            try:
+                save(out_dir, partial_name(filename), *args, **kwargs)
+            except (OSError, RuntimeError) as error:  # torch's writer names no file
+                raise type(error)(f'could not save checkpoint {final}: {error} '
+                                  f'({_free_space(out_dir)}); the previous checkpoints are '
+                                  'kept') from error
             if is_main_process():  # the Runner writes on the main process only
-                publish(partial, osp.join(out_dir, filename))
+                publish(partial, final)
+                # after the file: a kill in between leaves a complete, unverified checkpoint
+                write_sidecar(final)
         finally:
             if is_main_process() and osp.exists(partial):
                 os.remove(partial)
@@ -140,3 +190,40 @@ def _check_resume_source(runner):
         path = f.read().strip()
     check_resumable(path, runner.work_dir, named_by=pointer)
 
+
+
+def _free_space(folder):
+    try:
+        return f'{shutil.disk_usage(folder).free / 2**20:.0f} MiB free in {folder}'
+    except OSError:
+        return f'{folder} cannot be read'
+
+
+def _check_same_model(runner, checkpoint):
+    """Refuse to resume weights of another model (other keys or shapes), naming them.
+
+    mmengine's resume loads with ``strict=False``: a checkpoint of another config loads in
+    part, with a warning, and the run fails later (the optimizer state) or trains a mix.
+    """
+    if 'FullyShardedDataParallel' in type(runner.model).__name__:
+        # sharded flat parameters: mmengine's FSDP wrapper checks its own state dicts
+        return
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    saved = {re.sub(r'^module\.', '', k): tuple(getattr(v, 'shape', ()))
+             for k, v in (checkpoint.get('state_dict') or {}).items()}
+    missing = sorted(set(ours) - set(saved))
+    unexpected = sorted(set(saved) - set(ours))
+    reshaped = [f'{k} {saved[k]} in the checkpoint, {ours[k]} in the model'
+                for k in sorted(set(ours) & set(saved)) if ours[k] != saved[k]]
+    if not (missing or unexpected or reshaped):
+        return
+    parts = [f'{label} ({len(keys)}): {keys[:5]}{" ..." if len(keys) > 5 else ""}'
+             for label, keys in (('missing in the checkpoint', missing),
+                                 ('not in the model', unexpected),
+                                 ('other shapes', reshaped)) if keys]
+    raise RuntimeError(
+        f'cannot resume from {runner._load_from or "the last checkpoint"}: it holds another '
+        f"model's weights ({'; '.join(parts)}). Nothing was loaded or deleted. Resume with the "
+        'config the checkpoint was trained with, or start a new work_dir (load_from=... to '
+        'initialize from its weights)')

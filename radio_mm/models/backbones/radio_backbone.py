@@ -5,6 +5,7 @@ Both students answer two questions: the OpenMMLab one (``forward`` -> tuple of N
 (``forward_radio`` -> summary tokens, one per teacher, and the final spatial tokens, which
 the adaptor heads map into each teacher's space).
 """
+import copy
 from typing import NamedTuple, Tuple
 
 import torch
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
 
-from radio_mm.registry import registered_function
+from radio_mm.registry import MODELS, registered_function
 from ..utils.inference_form import DEPLOYED_ERROR
 from ..utils.kernel_packing import pack_kernels
 
@@ -41,6 +42,13 @@ def summary_embedding(summary, summary_idxs=None):
     if summary_idxs is not None:
         summary = summary[:, summary_idxs]
     return summary.flatten(1)
+
+
+def meta_backbone(backbone_cfg):
+    """The backbone of a config, built on the meta device (sizes without memory): its
+    geometry and :meth:`RADIOBackbone.hidden_architecture` before any weights exist."""
+    with torch.device('meta'):
+        return MODELS.build(dict(copy.deepcopy(backbone_cfg), init_cfg=None))
 
 
 class RADIOBackbone(BaseModule):

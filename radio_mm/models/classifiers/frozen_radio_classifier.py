@@ -7,10 +7,7 @@ train: ``forward(mode='loss')`` refuses, and weights come from ``tools/test.py``
 from mmpretrain.models.classifiers.base import BaseClassifier
 
 from radio_mm.registry import MODELS, registered_function
-
-# The load-state-dict pre-hook that reads a RADIO student file into these classifiers;
-# radio_mm.formats.radio_checkpoint_keys registers it (models never import file formats).
-RADIO_MODEL_KEYS_HOOK = 'adopt_radio_model_keys'
+from .function_names import RADIO_MODEL_KEYS_HOOK
 
 
 class FrozenRADIOClassifier(BaseClassifier):

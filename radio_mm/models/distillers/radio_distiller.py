@@ -27,6 +27,7 @@ from torch import nn
 
 from radio_mm.registry import MODELS
 from ..losses import cosine_distance
+from ..backbones.radio_backbone import meta_backbone
 from ..inference_model import tokens_to_nchw
 from ..teachers.base_teacher import resize_images
 from ..teachers.cached_teacher import cached_teachers
@@ -118,20 +119,29 @@ class RADIODistiller(BaseModel):
             this config: the teachers' targets come from it (:class:`CachedTeacher`, with
             batches of :class:`CachedTeacherViews`) instead of running the teachers. The
             cache must have been made by exactly ``teachers`` and ``data_preprocessor``.
+        trust_cache_manifest (bool): accept a cache whose teacher checkpoint the config names
+            by another file name that is absent here (it cannot be hashed and compared).
     """
 
     def __init__(self, student, teachers, adaptor_cfg=None, partitions=None,
                  resolutions=((256, 256), ), summary_loss=dict(type='CosineSummaryLoss'),
                  feature_loss=dict(type='CosineSmoothL1FeatureLoss'), teacher_losses=None,
-                 phi_s=None, data_preprocessor=None, teacher_cache=None, init_cfg=None):
+                 phi_s=None, data_preprocessor=None, teacher_cache=None,
+                 trust_cache_manifest=False, init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(DEFAULT_DATA_PREPROCESSOR)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.teacher_cache = teacher_cache
+        # Geometry before teachers: a resolution off the student's grid must not wait for
+        # minutes of teacher loading (the backbone is sized on the meta device, no memory).
+        self._check_resolutions(
+            [Partition(**p) for p in partitions] if partitions else
+            [Partition([], 1.0, resolutions)], meta_backbone(student['backbone']))
         if not teacher_cache:  # a cache needs no teacher weights
             check_teacher_weights(teachers)  # every missing file in one message, before building
         self.teachers = nn.ModuleDict()
-        built = (cached_teachers(teacher_cache, teachers, data_preprocessor) if teacher_cache
+        built = (cached_teachers(teacher_cache, teachers, data_preprocessor,
+                                 trust_cache_manifest) if teacher_cache
                  else [MODELS.build(cfg) for cfg in teachers])
         for teacher in built:
             if teacher.name in self.teachers:
@@ -152,7 +162,6 @@ class RADIODistiller(BaseModel):
         self.partitions = [Partition(**p) for p in partitions] if partitions else [
             Partition(list(self.teachers), 1.0, resolutions)]
         self._check_partitions()
-        self._check_resolutions()
         teacher_losses = teacher_losses or {}
         self.summary_losses = nn.ModuleDict()
         self.feature_losses = nn.ModuleDict()
@@ -209,22 +218,23 @@ class RADIODistiller(BaseModel):
         if abs(total - 1) > 1e-6:
             raise ValueError(f'partition batch_fraction values sum to {total}, not 1')
 
-    def _check_resolutions(self):
+    @staticmethod
+    def _check_resolutions(partitions, backbone):
         """Fail at build time, not at the milestone that reaches an impossible size.
 
         Every student resolution of every stage must be a multiple of the student's size
         multiple (the patch size of a ViT, 32 for E-RADIO). Teachers resize the batch to
         their own ``input_size``, which they check against their patch grid when built.
         """
-        multiple = self.student.min_resolution_step
-        for partition in self.partitions:
+        multiple = backbone.size_multiple
+        for partition in partitions:
             for start, resolutions in partition.stages():
                 for resolution in resolutions:
                     stage = f'from iteration {start}' if start else 'initial'
                     _check_multiple(
                         resolution, multiple,
                         f'partition {partition.teachers} resolution {resolution} ({stage} '
-                        f'stage) for the {type(self.student.backbone).__name__} student')
+                        f'stage) for the {type(backbone).__name__} student')
 
     @staticmethod
     def _drop_teacher_weights(module, state_dict, prefix, local_metadata):

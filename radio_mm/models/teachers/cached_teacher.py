@@ -91,9 +91,12 @@ class CachedTeacher(nn.Module):
                              torch.stack(features).to(device, torch.float32, non_blocking=True))
 
 
-def cached_teachers(cache, teacher_cfgs, data_preprocessor):
+def cached_teachers(cache, teacher_cfgs, data_preprocessor, trust_manifest=False):
     """One :class:`CachedTeacher` per teacher config, in config order, after checking that
-    the cache was made by exactly these teachers and input conversion."""
+    the cache was made by exactly these teachers and input conversion (the format's
+    ``check_cache_matches``; ``trust_manifest`` accepts absent checkpoint files of another
+    name)."""
     manifest = registered_function(READ_MANIFEST)(cache)
-    registered_function(CHECK_CACHE_MATCHES)(cache, manifest, teacher_cfgs, data_preprocessor)
+    registered_function(CHECK_CACHE_MATCHES)(cache, manifest, teacher_cfgs, data_preprocessor,
+                                             trust_manifest)
     return [CachedTeacher(cache, cfg['name'], manifest) for cfg in teacher_cfgs]

@@ -36,3 +36,22 @@ def test_summary_tokens_and_token_split_must_match(converted):
     _check(RADIOCLIPZeroShot(backbone, head, summary_slot=0), converted)
     with pytest.raises(ValueError, match="'clip' adaptor .* reads summary token 0"):
         _check(RADIOCLIPZeroShot(backbone, head, summary_slot=1), converted)
+
+
+def test_a_distiller_student_is_checked_too(converted):
+    """load_from / tools/test.py into a distillation config: the RADIODistiller's student."""
+    from torch import nn
+
+    from radio_mm.registry import MODELS
+
+    class Distiller(nn.Module):  # what the hook sees of RADIODistiller: its student
+
+        def __init__(self, backbone):
+            super().__init__()
+            self.student = MODELS.build(dict(type='RADIOModel', backbone=backbone))
+
+    backbone = converted['meta']['radio_model']['backbone']
+    _check(Distiller(backbone), converted)
+    same_total = dict(backbone, num_summary_tokens=4, num_registers=4)
+    with pytest.raises(ValueError, match='num_summary_tokens=3 in the checkpoint but 4'):
+        _check(Distiller(same_total), converted)

@@ -30,14 +30,14 @@ def test_the_log_line_of_an_iteration_counts_its_skips(tmp_path):
     runner = Runner(
         model=_Brightness(), work_dir=str(tmp_path / 'run'),
         train_dataloader=dict(
-            dataset=dict(type='UnlabeledImageDataset', data_root=str(images),
+            dataset=dict(type='radio_mm.UnlabeledImageDataset', data_root=str(images),
                          pipeline=[dict(type='PackImageInputs')]),
             sampler=dict(type='DefaultSampler', shuffle=False), batch_size=1,
             collate_fn=dict(type='pseudo_collate')),
         train_cfg=dict(by_epoch=False, max_iters=3),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1), checkpoint=None),
-        custom_hooks=[dict(type='SkippedImagesHook')], experiment_name='skips')
+        custom_hooks=[dict(type='radio_mm.SkippedImagesHook')], experiment_name='skips')
     runner.train()
     log = next((tmp_path / 'run').rglob('*.log')).read_text()
     lines = [line for line in log.splitlines() if '(train)' in line]
