@@ -50,10 +50,15 @@ from unittest import mock
 import timm
 import torch
 
-from radio_mm.analysis import (benchmark_distill_step, build_model, load_model_cfg,
-                               machine_info)
-from radio_mm.analysis.benchmark import (PeakMemory, autocast, meta_flops,
-                                         release_free_memory, summarize, time_interleaved)
+from radio_mm.analysis import benchmark_distill_step, build_model, load_model_cfg, machine_info
+from radio_mm.analysis.benchmark import (
+    PeakMemory,
+    autocast,
+    meta_flops,
+    release_free_memory,
+    summarize,
+    time_interleaved,
+)
 from radio_mm.apis import radio_model
 from radio_mm.models.utils import packed_kernels, winograd_conv
 

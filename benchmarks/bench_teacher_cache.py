@@ -46,8 +46,7 @@ from radio_mm.datasets import CachedTeacherViews
 from radio_mm.formats.teacher_cache import read_manifest
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from bench_students import (DEMO_DISTILLER, LARGE_TEACHERS, RESULTS_DIR,  # noqa: E402
-                            VIT_B_STUDENT)
+from bench_students import DEMO_DISTILLER, LARGE_TEACHERS, RESULTS_DIR, VIT_B_STUDENT  # noqa: E402
 
 VIEWS = dict(demo=2, vit_b_large=1)  # per photo: 2 x ~25 skimage photos, 1 x 2 sklearn ones
 NPY_HEADER = 128  # np.save's header for these shapes

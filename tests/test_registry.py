@@ -7,11 +7,11 @@ from importlib import import_module
 import mmengine.registry as mmengine_registry
 import pytest
 from mmengine.registry import DefaultScope
+from tiny_models import tiny_vit
 
 import radio_mm  # noqa: F401
 from radio_mm import registry as radio_mm_registry
 from radio_mm.models.backbones import RADIOViT
-from tiny_models import tiny_vit
 
 TOOLBOXES = ('mmseg', 'mmdet', 'mmpretrain')
 # The registries configs of other toolboxes reach radio_mm's classes through.
@@ -89,6 +89,7 @@ def test_nested_plain_names_inside_radio_mm_classes_build_under_a_toolbox_scope(
 
 def test_a_toolbox_keeps_its_own_class_of_the_same_name():
     from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+
     from radio_mm.registry import MODELS
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         assert PRETRAIN_MODELS.get('LN2d').__module__.startswith('mmpretrain')

@@ -13,8 +13,11 @@ import os
 import os.path as osp
 import sys
 
-from radio_mm.models.teachers.paper_teachers import (AM_RADIO_TEACHERS, DEFAULT_CHECKPOINT_DIR,
-                                                     am_radio_teacher_cfgs)
+from radio_mm.models.teachers.paper_teachers import (
+    AM_RADIO_TEACHERS,
+    DEFAULT_CHECKPOINT_DIR,
+    am_radio_teacher_cfgs,
+)
 
 
 def parse_args():

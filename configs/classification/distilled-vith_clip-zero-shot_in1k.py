@@ -13,8 +13,8 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 model = dict(
-    backbone=dict(_delete_=True, type='radio_mm.RADIOViT', arch='h', patch_size=16, cpe_max_size=2048,
-                  num_summary_tokens=2, register_multiple=8),
+    backbone=dict(_delete_=True, type='radio_mm.RADIOViT', arch='h', patch_size=16,
+                  cpe_max_size=2048, num_summary_tokens=2, register_multiple=8),
     # The recipe's adaptor_cfg (hidden 1520, one inner block) into DFN CLIP's 1024 dims.
     summary_head=dict(in_dims=1280, hidden_dims=1520, out_dims=1024, num_inner=1),
     summary_slot=0)

@@ -18,8 +18,8 @@ test_pipeline = [
 ]
 model = dict(
     # The student of configs/distill/radio_vith.py: one summary token per summary teacher.
-    backbone=dict(_delete_=True, type='radio_mm.RADIOViT', arch='h', patch_size=16, cpe_max_size=2048,
-                  num_summary_tokens=2, register_multiple=8),
+    backbone=dict(_delete_=True, type='radio_mm.RADIOViT', arch='h', patch_size=16,
+                  cpe_max_size=2048, num_summary_tokens=2, register_multiple=8),
     # clip and dino_v2 (RADIODistiller stores them as the student's summary_idxs).
     summary_idxs=[0, 1])
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -28,7 +28,8 @@ model = dict(
     # radio2mm.py prints a file's; RADIOCheckpointCheckHook refuses a file that disagrees.
     summary_idxs=[0, 1, 2])
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_evaluator = dict(_delete_=True, type='radio_mm.KNNAccuracy', k=20, temperature=0.07, topk=(1, 5))
+test_evaluator = dict(_delete_=True, type='radio_mm.KNNAccuracy', k=20, temperature=0.07,
+                      topk=(1, 5))
 # The bank: the test dataloader (same transform) on the train split.
 custom_hooks = [dict(type='radio_mm.KNNBankHook', dataset=dict(split='train'))]
 # Evaluation only (fp16=True runs the model under autocast on GPUs).

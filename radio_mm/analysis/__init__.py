@@ -1,7 +1,7 @@
 """Measurements and pictures of models: speed and memory, feature PCA, mode switching."""
 from radio_mm.visualization import feature_pca_picture, radio_feature_maps
-from .benchmark import (benchmark_distill_step, benchmark_model, machine_info,
-                        results_table)
+
+from .benchmark import benchmark_distill_step, benchmark_model, machine_info, results_table
 from .images import image_paths, load_images, read_rgb
 from .mode_switch import adaptor_teacher_errors, mean_by_resolution, plot_errors, write_csv
 from .model_spec import build_model, describe_spec, load_model_cfg

@@ -45,5 +45,3 @@ def square_crop(rgb):
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     return np.ascontiguousarray(rgb[top:top + side, left:left + side])
-
-

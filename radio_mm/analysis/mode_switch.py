@@ -21,6 +21,7 @@ from mmengine.utils import ProgressBar
 
 from radio_mm.models.losses import cosine_distance
 from radio_mm.visualization.feature_maps import to_tensor01
+
 from .images import square_crop
 
 CSV_FIELDS = ('image', 'resolution', 'cosine_error', 'mse')

@@ -14,9 +14,9 @@ import torch
 from mmengine.config import Config
 
 from radio_mm.formats import official_releases
-from radio_mm.models.backbones.radio_vit import RADIOViT
 from radio_mm.formats.hf_checkpoint import read_hf_checkpoint
 from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
+from radio_mm.models.backbones.radio_vit import RADIOViT
 from radio_mm.registry import MODELS
 
 

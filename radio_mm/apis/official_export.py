@@ -7,8 +7,8 @@ official RADIO does:
 * ``args``: an ``argparse.Namespace`` for `radio/radio_model.py::create_model_from_args`
   (timm ``model`` name + ``model_kwargs`` with every width, ``*_mlpnorm`` for ``mlp_norm``;
   ``cpe_max_size``, ``cls_token_per_teacher``, ``register_multiple`` /
-  ``cpe_num_registers``, ``model_norm``, ``mlp_version='v2'``) and ``teachers`` (``name``, ``type='generic'``, ``use_summary``,
-  ``token_slot``, ``fd_upsample_factor``);
+  ``cpe_num_registers``, ``model_norm``, ``mlp_version='v2'``) and ``teachers``
+  (``name``, ``type='generic'``, ``use_summary``, ``token_slot``, ``fd_upsample_factor``);
 * ``state_dict`` (+ ``state_dict_ema``): ``base_model.*``, ``input_conditioner.*``,
   ``_heads.<i>.*``, ``_feature_projections.<i>.*``. A run with EMA (mmengine convention,
   EMA weights in ``state_dict``, raw ones in ``ema_state_dict``) gives both, as the
@@ -25,12 +25,11 @@ from argparse import Namespace
 import torch
 
 from radio_mm.formats.eradio_release import OFFICIAL_KWARGS, RELEASE_NAMES
-from radio_mm.formats.official_checkpoint import (ADAPTOR_KEY_MAP, RELEASE_KEY_MAP,
-                                                  VIT_SIZE_NAMES)
-from radio_mm.formats.radio_checkpoint import (META_KEY, load_checkpoint_file,
-                                               read_radio_checkpoint)
+from radio_mm.formats.official_checkpoint import ADAPTOR_KEY_MAP, RELEASE_KEY_MAP, VIT_SIZE_NAMES
+from radio_mm.formats.radio_checkpoint import META_KEY, load_checkpoint_file, read_radio_checkpoint
 from radio_mm.models.adaptors import AttnFDHead
 from radio_mm.models.backbones.radio_vit import RADIOViT
+
 from .model_loading import model_from_checkpoint
 
 # RADIOViT arguments the official timm ViT + CPE reproduces, and those that only change how

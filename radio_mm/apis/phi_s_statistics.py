@@ -5,9 +5,9 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 
+from radio_mm.models.losses import estimate_phi_s
 from radio_mm.registry import MODELS
 from radio_mm.utils import import_toolbox
-from radio_mm.models.losses import estimate_phi_s
 
 
 @torch.no_grad()

@@ -8,11 +8,11 @@ heads. Writing them out from the file is how configs and checkpoints stay in ste
 """
 import copy
 
+from radio_mm.formats.official_checkpoint import data_preprocessor_stats
+from radio_mm.formats.radio_checkpoint import meta_backbone
 from radio_mm.models.adaptors import MLP_VERSIONS
 from radio_mm.models.classifiers.clip_text_classifier import SIGLIP2_TEXT_MODELS
 from radio_mm.models.input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-from radio_mm.formats.official_checkpoint import data_preprocessor_stats
-from radio_mm.formats.radio_checkpoint import meta_backbone
 
 # Backbone settings of the training run, not of the architecture (each downstream config
 # picks its own).

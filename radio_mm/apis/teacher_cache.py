@@ -38,13 +38,26 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from radio_mm.datasets import WebDatasetImages
 from radio_mm.datasets.tar_members import tar_samples
-from radio_mm.datasets.webdataset_images import describe_lost_members
 from radio_mm.datasets.unlabeled_image_dataset import DECODE_ERRORS
-from radio_mm.formats.teacher_cache import (CHECKSUMS, FORMAT_VERSION, IMAGE_KEY, MANIFEST,
-                                            META_KEY, STORAGE_DTYPES, differences,
-                                            encode_array, features_key, plain, read_manifest,
-                                            shard_name, shard_record_name, summary_key,
-                                            teacher_identity, write_manifest)
+from radio_mm.datasets.webdataset_images import describe_lost_members
+from radio_mm.formats.teacher_cache import (
+    CHECKSUMS,
+    FORMAT_VERSION,
+    IMAGE_KEY,
+    MANIFEST,
+    META_KEY,
+    STORAGE_DTYPES,
+    differences,
+    encode_array,
+    features_key,
+    plain,
+    read_manifest,
+    shard_name,
+    shard_record_name,
+    summary_key,
+    teacher_identity,
+    write_manifest,
+)
 from radio_mm.models.distillers.radio_distiller import DEFAULT_DATA_PREPROCESSOR
 from radio_mm.registry import DATASETS, MODELS
 from radio_mm.structures import CachedTeacherRecord, TeacherCacheManifest

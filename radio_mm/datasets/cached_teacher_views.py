@@ -20,11 +20,20 @@ import logging
 
 from mmengine.logging import print_log
 
-from radio_mm.formats.teacher_cache import (CHECKSUMS, IMAGE_KEY, META_KEY, decode_array,
-                                            features_key, missing_shards, read_manifest,
-                                            read_shard_record, summary_key)
+from radio_mm.formats.teacher_cache import (
+    CHECKSUMS,
+    IMAGE_KEY,
+    META_KEY,
+    decode_array,
+    features_key,
+    missing_shards,
+    read_manifest,
+    read_shard_record,
+    summary_key,
+)
 from radio_mm.registry import DATASETS
 from radio_mm.utils.checksums import bytes_sha256
+
 from .image_decoding import UnusableImage
 from .webdataset_images import WebDatasetImages
 

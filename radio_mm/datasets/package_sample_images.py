@@ -7,6 +7,7 @@ import os
 import os.path as osp
 
 from radio_mm.registry import DATASETS
+
 from .unlabeled_image_dataset import DECODE_ERRORS, UnlabeledImageDataset
 
 # skimage also ships multi-page TIFFs and other test files: photographs only.

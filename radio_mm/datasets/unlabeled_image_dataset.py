@@ -14,6 +14,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from radio_mm.registry import DATASETS, TRANSFORMS
+
 from .image_decoding import DEFAULT_MIN_SIDE, UnusableImage, decoded_results
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')

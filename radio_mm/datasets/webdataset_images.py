@@ -25,6 +25,7 @@ from mmengine.logging import print_log
 from torch.utils.data import IterableDataset
 
 from radio_mm.registry import DATASETS, TRANSFORMS
+
 from .image_decoding import DEFAULT_MIN_SIDE, UnusableImage, decoded_results
 from .tar_members import DamagedTarHeader, tar_samples
 

@@ -4,8 +4,7 @@
 import os
 import os.path as osp
 
-from radio_mm.utils.atomic_files import (PARTIAL_SUFFIX, partial_name, publish,
-                                         write_text_atomically)
+from radio_mm.utils.atomic_files import PARTIAL_SUFFIX, partial_name, publish, write_text_atomically
 
 __all__ = ['partial_name', 'publish', 'write_text_atomically', 'remove_partials']
 

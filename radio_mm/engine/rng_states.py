@@ -42,4 +42,3 @@ def restore_rank_rng_state(states):
         return False
     set_rng_state(states[get_rank()])
     return True
-

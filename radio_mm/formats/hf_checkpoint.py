@@ -34,6 +34,7 @@ from mmengine.logging import print_log
 
 from radio_mm.models.backbones.radio_vit import RADIOViT
 from radio_mm.models.input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
 from .radio_checkpoint import RADIOCheckpoint, meta_backbone, read_radio_checkpoint
 
 CONFIG_FILE = 'config.json'

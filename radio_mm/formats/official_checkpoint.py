@@ -23,11 +23,13 @@ Every student of NVlabs/RADIO `radio/common.py` RESOURCE_MAP is a timm ViT made 
 All functions here are plain: state dict in, state dict or config out.
 """
 import re
+
 import torch
 
 from radio_mm.models.adaptors import adaptor_mlp_from_state_dict, mlp_version_of
 from radio_mm.models.backbones.radio_vit import ARCH_ALIASES, ARCH_SETTINGS, RADIOViT
 from radio_mm.models.input_conditioner import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
 from .eradio_release import eradio_cfg_from_official
 from .official_args import check_release_args
 

@@ -5,7 +5,8 @@ version='c-radio_v4-h')`` does: the file is read from the torch hub checkpoint c
 (``torch.hub.get_dir()/checkpoints/<file name of the URL>``, where
 ``torch.hub.load_state_dict_from_url`` keeps it) and downloaded there from the release URL
 when missing. Names, URLs, resolutions and ViTDet layouts: NVlabs/RADIO `radio/common.py`
-``RESOURCE_MAP`` (commit c0f3701), which has no aliases; its ``DEFAULT_VERSION`` is ``c-radio_v4-h``.
+``RESOURCE_MAP`` (commit c0f3701), which has no aliases; its ``DEFAULT_VERSION`` is
+``c-radio_v4-h``.
 """
 import os
 import os.path as osp

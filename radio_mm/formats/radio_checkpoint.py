@@ -22,10 +22,10 @@ EMA weights are taken when the file has them (as the official hubconf takes
 these layouts is an error naming it.
 """
 import copy
+import dataclasses
 import logging
 import os
 import os.path as osp
-import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
@@ -37,6 +37,7 @@ from radio_mm.models.backbones.radio_backbone import BACKBONE_CHECKPOINT_LOADER,
 from radio_mm.registry import FUNCTIONS
 from radio_mm.utils.checkpoint_checks import check_resumable
 from radio_mm.utils.torch_files import load_torch_file
+
 from .official_args import release_dtype
 
 # Where radio_mm checkpoints keep the RADIOModel config (radio2mm.py, RADIOModelMetaHook).

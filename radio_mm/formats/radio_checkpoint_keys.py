@@ -15,6 +15,7 @@ evaluation the weights are the whole point, so this pre-hook
 """
 from radio_mm.models.classifiers.function_names import RADIO_MODEL_KEYS_HOOK
 from radio_mm.registry import FUNCTIONS
+
 from .radio_checkpoint import radio_model_weights
 
 # Parts of a RADIO model file that a frozen classifier may not have.

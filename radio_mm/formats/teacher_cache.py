@@ -31,8 +31,11 @@ import numpy as np
 import torch
 
 from radio_mm.registry import FUNCTIONS
-from radio_mm.structures.teacher_cache_manifest import (CHECK_CACHE_MATCHES, READ_MANIFEST,
-                                                        TeacherCacheManifest)
+from radio_mm.structures.teacher_cache_manifest import (
+    CHECK_CACHE_MATCHES,
+    READ_MANIFEST,
+    TeacherCacheManifest,
+)
 from radio_mm.utils.atomic_files import write_text_atomically
 from radio_mm.utils.checksums import file_sha256
 

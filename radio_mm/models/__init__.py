@@ -1,6 +1,16 @@
-from . import (adaptors, backbones, classifiers, distillers, heads, losses,  # noqa: F401
-               necks, sam, teachers, utils)
-from .input_conditioner import InputConditioner
+from . import (  # noqa: F401
+               adaptors,
+               backbones,
+               classifiers,
+               distillers,
+               heads,
+               losses,
+               necks,
+               sam,
+               teachers,
+               utils,
+)
 from .inference_model import RADIOModel
+from .input_conditioner import InputConditioner
 
 __all__ = ['InputConditioner', 'RADIOModel']

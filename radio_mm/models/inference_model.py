@@ -15,6 +15,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from radio_mm.registry import MODELS
+
 from .adaptors import RadioOutput
 from .backbones import RadioFeatures, summary_embedding
 from .feature_normalizer import FeatureNormalizer, IntermediateFeatureNormalizer

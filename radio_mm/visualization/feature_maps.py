@@ -3,6 +3,7 @@ side by side (the AM-RADIO paper's figure 1)."""
 import torch
 
 from radio_mm.utils.toolboxes import require_toolbox
+
 from .feature_pca import feature_pca_panel
 
 

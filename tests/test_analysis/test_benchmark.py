@@ -1,10 +1,10 @@
 import pytest
 import torch
+from tiny_models import tiny_vit
 
 from radio_mm.analysis import benchmark_distill_step, benchmark_model, build_model
 from radio_mm.analysis.benchmark import PeakMemory, meta_flops, results_table
 from radio_mm.registry import MODELS
-from tiny_models import tiny_vit
 
 TINY_VIT = tiny_vit(cpe_max_size=256, num_summary_tokens=2, register_multiple=4)
 

@@ -4,8 +4,13 @@ import math
 import pytest
 from PIL import Image
 
-from radio_mm.analysis import (adaptor_teacher_errors, load_images, mean_by_resolution,
-                               plot_errors, write_csv)
+from radio_mm.analysis import (
+    adaptor_teacher_errors,
+    load_images,
+    mean_by_resolution,
+    plot_errors,
+    write_csv,
+)
 
 RESOLUTIONS = [64, 96, 128]
 

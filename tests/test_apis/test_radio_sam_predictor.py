@@ -13,8 +13,13 @@ import pytest
 import torch
 from mmcv.transforms import Compose
 from segment_anything import SamPredictor
-from segment_anything.modeling import (ImageEncoderViT, MaskDecoder, PromptEncoder, Sam,
-                                       TwoWayTransformer)
+from segment_anything.modeling import (
+    ImageEncoderViT,
+    MaskDecoder,
+    PromptEncoder,
+    Sam,
+    TwoWayTransformer,
+)
 from skimage import data
 
 from radio_mm.apis import RADIOSamPredictor

@@ -2,9 +2,16 @@
 import pytest
 from mmengine.config import Config
 
-from radio_mm.apis.run_config import (build_test_runner, build_train_runner, enable_amp,
-                                      load_config, set_resume, set_show_dir,
-                                      use_gloo_without_cuda, use_resumable_checkpoints)
+from radio_mm.apis.run_config import (
+    build_test_runner,
+    build_train_runner,
+    enable_amp,
+    load_config,
+    set_resume,
+    set_show_dir,
+    use_gloo_without_cuda,
+    use_resumable_checkpoints,
+)
 
 DEMO = 'configs/distill/radio_demo.py'
 

@@ -2,7 +2,6 @@
 import os.path as osp
 
 import pytest
-
 from script_loader import load_script
 
 

@@ -2,8 +2,9 @@
 
 The rules that shrink a config are in ``shrink_rules.py`` (one per toolbox), the data and
 checkpoints they point at are written by ``shrink_fixtures.py``. Only sizes change: widths
-and depths of the student and the teachers, image sides, data paths (to generated fixtures of the same format, read by the same dataset class),
-iteration counts and the iterations at which milestones, schedulers and hooks fire. Config
+and depths of the student and the teachers, image sides, data paths (to generated fixtures
+of the same format, read by the same dataset class), iteration counts and the iterations at
+which milestones, schedulers and hooks fire. Config
 types, pipelines, dataset classes, partitions and schedules stay as shipped. Teachers load
 tiny random-init checkpoints written in the published layout, so the weight-loading path is
 the one users run.

@@ -5,9 +5,15 @@ import copy
 import math
 import os.path as osp
 
-from shrink_fixtures import (WDS_PER_SHARD, WDS_SHARDS, teacher_cache_fixture,
-                             tiny_backbone_checkpoint, tiny_open_clip_checkpoint,
-                             tiny_teacher_checkpoint, type_name)
+from shrink_fixtures import (
+    WDS_PER_SHARD,
+    WDS_SHARDS,
+    teacher_cache_fixture,
+    tiny_backbone_checkpoint,
+    tiny_open_clip_checkpoint,
+    tiny_teacher_checkpoint,
+    type_name,
+)
 from tiny_models import TINY_ERADIO_ARCH, tiny_vit_arch
 
 ITERS = 4          # training iterations per config

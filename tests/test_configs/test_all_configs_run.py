@@ -2,8 +2,9 @@
 
 The shrinking rules live in ``shrink_rules.py``; this test runs ``config_shrinker.py`` in a
 few subprocesses, each handling one toolbox's configs (one mmseg/mmdet/mmpretrain import
-each), two at a time, and reports per config. Milestones, schedulers and hook intervals are moved into the few
-iterations run, so every resolution stage of a distillation recipe is crossed.
+each), two at a time, and reports per config. Milestones, schedulers and hook intervals are
+moved into the few iterations run, so every resolution stage of a distillation recipe is
+crossed.
 """
 import json
 import os
@@ -12,9 +13,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 import config_shrinker
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FOLDERS = ('distill', 'segmentation', 'detection', 'classification', 'sam')

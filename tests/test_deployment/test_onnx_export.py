@@ -5,11 +5,11 @@ import sys
 import onnx
 import pytest
 import torch
+from tiny_models import tiny_eradio, tiny_radio_model, tiny_vit
 
 from radio_mm.apis import radio_model
 from radio_mm.deployment import check_onnx, export_onnx, export_size_multiple
 from radio_mm.registry import MODELS
-from tiny_models import tiny_eradio, tiny_radio_model, tiny_vit
 
 TINY_VIT = tiny_vit(num_layers=3, cpe_max_size=256, num_summary_tokens=2, register_multiple=4)
 # Attention windows of 2 tokens, subsampled 2x at stride 16: they tile 64 px multiples; other

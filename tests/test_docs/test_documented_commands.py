@@ -15,11 +15,11 @@ import sys
 from unittest import mock
 
 import pytest
+from doc_commands import documented_commands
+from script_loader import load_script
 
 from radio_mm.analysis.model_spec import load_model_cfg
 from radio_mm.apis.run_config import load_config
-from doc_commands import documented_commands
-from script_loader import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 COMMANDS = documented_commands(REPO)

@@ -10,7 +10,6 @@ import re
 import pytest
 from PIL import Image
 from skimage import data
-
 from test_distill_train import SMALL
 from tool_runner import run_tool
 

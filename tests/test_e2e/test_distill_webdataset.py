@@ -28,7 +28,7 @@ KEY = 'student.backbone.blocks.0.attn.qkv.weight'
 
 
 @pytest.fixture(scope='module')
-def stream_config(tmp_path_factory, small_config):
+def stream_config(tmp_path_factory, small_config):  # noqa: F811 (the fixture above)
     root = tmp_path_factory.mktemp('stream')
     shards = write_shards(str(root), num_shards=4, per_shard=3)
     path = root / 'stream.py'

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import torch
 from coco_fixture import CLASSES, SAMPLES, write_coco
+from script_loader import load_script
+from tiny_models import tiny_vit
+from tool_runner import run_tool
 
 from radio_mm.models.sam import build_sam_decoder
 from radio_mm.registry import MODELS
-from tiny_models import tiny_vit
-from script_loader import load_script
-from tool_runner import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs/sam/radio-vith_sam-decoder_coco-box-prompt.py'

@@ -12,6 +12,7 @@ where the family has them, ``_feature_normalizer.*`` / ``_intermediate_feature_n
 and the timm blocks, without radio_mm.
 """
 from argparse import Namespace
+
 import timm
 import torch
 import torch.nn.functional as F

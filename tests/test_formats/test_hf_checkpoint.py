@@ -12,15 +12,19 @@ import sys
 
 import pytest
 import torch
+from script_loader import load_script
 
 from radio_mm.apis import radio_model
-from radio_mm.formats.hf_checkpoint import (EXTRAS_FILE, hf_export, read_hf_checkpoint,
-                                           save_hf_directory)
+from radio_mm.formats.hf_checkpoint import (
+    EXTRAS_FILE,
+    hf_export,
+    read_hf_checkpoint,
+    save_hf_directory,
+)
 from radio_mm.formats.official_checkpoint import release_weights
-from radio_mm.utils.torch_files import load_torch_file
 from radio_mm.formats.radio_checkpoint import RADIOCheckpoint, read_radio_checkpoint
 from radio_mm.registry import MODELS
-from script_loader import load_script
+from radio_mm.utils.torch_files import load_torch_file
 
 transformers = pytest.importorskip('transformers', minversion='5.0')
 

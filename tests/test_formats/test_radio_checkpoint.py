@@ -13,13 +13,13 @@ import pytest
 import torch
 from mmengine.hooks import EMAHook
 from mmengine.runner.checkpoint import load_state_dict
+from tiny_models import tiny_vit
 from torch import nn
 
 from radio_mm.apis import radio_model
 from radio_mm.engine.hooks.radio_model_meta_hook import RADIOModelMetaHook
 from radio_mm.models.classifiers import RADIOFeatureExtractor
 from radio_mm.registry import MODELS
-from tiny_models import tiny_vit
 
 BACKBONE = tiny_vit(num_layers=1, cpe_max_size=64, num_summary_tokens=3, register_multiple=8)
 STUDENT = dict(type='RADIOModel', backbone=BACKBONE, summary_idxs=[0, 1], adaptors=dict(

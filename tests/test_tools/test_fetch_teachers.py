@@ -3,9 +3,9 @@ import os.path as osp
 import sys
 
 import pytest
+from script_loader import load_script
 
 from radio_mm.models.teachers.paper_teachers import AM_RADIO_TEACHERS
-from script_loader import load_script
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from types import SimpleNamespace
 import pytest
 import torch
 from mmengine.runner.checkpoint import load_state_dict
+from tiny_models import tiny_radio_model, tiny_vit
 
 from radio_mm.apis import radio_model
 from radio_mm.engine.hooks.radio_model_meta_hook import RADIOModelMetaHook
 from radio_mm.models.distillers import RADIODistiller
 from radio_mm.registry import MODELS
-from tiny_models import tiny_radio_model, tiny_vit
 
 WIDTH = 32
 TEACHERS = [

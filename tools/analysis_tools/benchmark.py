@@ -16,8 +16,13 @@ import os.path as osp
 
 import torch
 
-from radio_mm.analysis import (benchmark_model, build_model, describe_spec, machine_info,
-                               results_table)
+from radio_mm.analysis import (
+    benchmark_model,
+    build_model,
+    describe_spec,
+    machine_info,
+    results_table,
+)
 
 
 def resolution(text):

@@ -16,8 +16,14 @@ import os.path as osp
 
 import torch
 
-from radio_mm.analysis import (adaptor_teacher_errors, build_model, load_images,
-                               mean_by_resolution, plot_errors, write_csv)
+from radio_mm.analysis import (
+    adaptor_teacher_errors,
+    build_model,
+    load_images,
+    mean_by_resolution,
+    plot_errors,
+    write_csv,
+)
 from radio_mm.apis import radio_model
 
 

@@ -11,16 +11,21 @@ inside: the ONNX input is RGB in [0, 1]) or a backbone config (random weights un
 init_cfg loads some; the input is normalized RGB). The model's inference form
 (``switch_to_deploy()``) is exported and checked against the model as loaded. Sizes are
 validated before anything is written: multiples of the size step (32 px for E-RADIO, the
-patch size for a ViT), and two steps per side at least for --size. Exits non-zero when the largest relative
-error (max |onnx - torch| / max |torch|) of any output exceeds --tolerance.
+patch size for a ViT), and two steps per side at least for --size. Exits non-zero when the largest
+relative error (max |onnx - torch| / max |torch|) of any output exceeds --tolerance.
 """
 import argparse
 import sys
 
 from radio_mm.analysis import build_model
 from radio_mm.apis import radio_model
-from radio_mm.deployment import (check_export_size, check_onnx, check_sizes, export_onnx,
-                                 export_size_multiple)
+from radio_mm.deployment import (
+    check_export_size,
+    check_onnx,
+    check_sizes,
+    export_onnx,
+    export_size_multiple,
+)
 from radio_mm.deployment.onnx_export import DEFAULT_TOLERANCE, EXPORTERS
 
 CHECKPOINT_SUFFIXES = ('.pth', '.pt', '.tar', '.ckpt')

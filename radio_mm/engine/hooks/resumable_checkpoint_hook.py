@@ -41,6 +41,7 @@ from mmengine.model import is_model_wrapper
 from radio_mm.registry import HOOKS
 from radio_mm.utils.checkpoint_checks import check_resumable
 from radio_mm.utils.checksums import SIDECAR_SUFFIX, write_sidecar
+
 from ..checkpoint_files import partial_name, publish, remove_partials, write_text_atomically
 from ..rng_states import all_rng_states, restore_rank_rng_state
 

@@ -15,6 +15,7 @@ from timm.models.vision_transformer import Block
 from torch import nn
 
 from radio_mm.registry import MODELS
+
 from .adaptor_mlp import AdaptorMLP
 
 # `radio/adaptor_attn.py` hard-codes both.

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from radio_mm.registry import MODELS
+
 from .adaptor_mlp import MLP_VERSIONS
 from .head_versions import FEATURE_HEAD_VERSIONS
 

@@ -1,5 +1,5 @@
+from .eradio import ERADIO
 from .radio_backbone import RADIOBackbone, RadioFeatures, summary_embedding
 from .radio_vit import RADIOViT
-from .eradio import ERADIO
 
 __all__ = ['RADIOBackbone', 'RadioFeatures', 'summary_embedding', 'RADIOViT', 'ERADIO']

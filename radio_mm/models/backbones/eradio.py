@@ -15,6 +15,7 @@ from timm.layers import trunc_normal_
 from torch import nn
 
 from radio_mm.registry import MODELS
+
 from ..utils.inference_form import fuse_all_conv_norm_act
 from .eradio_blocks import AttentionStage, ConvStage, HiResNeck, Stem
 from .radio_backbone import RADIOBackbone, RadioFeatures

@@ -10,14 +10,23 @@ from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
-from timm.layers import (ConvNormAct, DropPath, Mlp, gen_relative_log_coords,
-                         gen_relative_position_index)
+from timm.layers import (
+    ConvNormAct,
+    DropPath,
+    Mlp,
+    gen_relative_log_coords,
+    gen_relative_position_index,
+)
 from timm.models.vision_transformer_sam import window_partition, window_unpartition
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from ..utils.inference_form import (add_identity_to_conv, fuse_all_conv_norm_act,
-                                    fuse_conv_norm, is_tracing)
+from ..utils.inference_form import (
+    add_identity_to_conv,
+    fuse_all_conv_norm_act,
+    fuse_conv_norm,
+    is_tracing,
+)
 
 
 def conv_bn(in_channels, out_channels, kernel_size=1, stride=1, act_layer=None):

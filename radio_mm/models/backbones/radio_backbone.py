@@ -14,6 +14,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from radio_mm.registry import MODELS, registered_function
+
 from ..utils.inference_form import DEPLOYED_ERROR
 from ..utils.kernel_packing import pack_kernels
 

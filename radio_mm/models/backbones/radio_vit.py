@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from radio_mm.registry import MODELS
+
 from .backbone_normalizers import build_normalizers, whitened_map
 from .cpe_patch_generator import CPEPatchGenerator, num_register_tokens
 from .radio_backbone import RADIOBackbone, RadioFeatures

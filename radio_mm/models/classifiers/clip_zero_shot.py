@@ -10,6 +10,7 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from radio_mm.registry import MODELS
+
 from .clip_text_classifier import DFN_CLIP_MODEL, clip_text_classifier
 from .frozen_radio_classifier import FrozenRADIOClassifier
 

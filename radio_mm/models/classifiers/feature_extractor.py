@@ -3,6 +3,7 @@ import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
 from radio_mm.registry import MODELS
+
 from ..backbones import summary_embedding
 from .frozen_radio_classifier import FrozenRADIOClassifier
 

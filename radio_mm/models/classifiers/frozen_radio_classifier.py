@@ -7,6 +7,7 @@ train: ``forward(mode='loss')`` refuses, and weights come from ``tools/test.py``
 from mmpretrain.models.classifiers.base import BaseClassifier
 
 from radio_mm.registry import MODELS, registered_function
+
 from .function_names import RADIO_MODEL_KEYS_HOOK
 
 

@@ -26,9 +26,10 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from radio_mm.registry import MODELS
-from ..losses import cosine_distance
+
 from ..backbones.radio_backbone import meta_backbone
 from ..inference_model import tokens_to_nchw
+from ..losses import cosine_distance
 from ..teachers.base_teacher import resize_images
 from ..teachers.cached_teacher import cached_teachers
 from ..teachers.teacher_weight_files import check_teacher_weights
@@ -284,7 +285,8 @@ class RADIODistiller(BaseModel):
         for partition, part in zip(self.partitions, self.split_batch(images.shape[0])):
             x = images[part]
             samples = None if data_samples is None else data_samples[part]
-            radio = self.student.forward_backbone(resize_images(x, partition.resolution(step), 'bilinear'))
+            radio = self.student.forward_backbone(
+                resize_images(x, partition.resolution(step), 'bilinear'))
             for name in partition.teachers:
                 losses.update(self._teacher_losses(name, x, radio, samples))
         return losses

@@ -22,8 +22,8 @@ from mmengine.structures import InstanceData
 from radio_mm.registry import MODELS
 from radio_mm.structures import mask_iou
 from radio_mm.utils.toolboxes import require_toolbox
-from .sam_decoder import (SAM_DECODER_DEFAULTS, SAM_WEIGHTS_HINT, build_sam_decoder,
-                          load_sam_decoder)
+
+from .sam_decoder import SAM_DECODER_DEFAULTS, SAM_WEIGHTS_HINT, build_sam_decoder, load_sam_decoder
 
 # SAM's image embedding has one cell per 16 px of its input; the published decoder (its mask
 # input downscaling and 4x mask upscaling) assumes that grid.

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from radio_mm.utils.torch_files import load_torch_file
+
 from .teacher_weight_files import missing_weights_message
 
 AUTOCAST_DTYPES = {None: None, 'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}

@@ -14,6 +14,7 @@ from torch import nn
 
 from radio_mm.registry import MODELS, registered_function
 from radio_mm.structures.teacher_cache_manifest import CHECK_CACHE_MATCHES, READ_MANIFEST
+
 from .base_teacher import TeacherOutput
 
 

@@ -18,6 +18,7 @@ from timm.layers import to_2tuple
 from timm.models.vision_transformer import checkpoint_filter_fn
 
 from radio_mm.registry import MODELS
+
 from .base_teacher import BaseTeacher, tokens_to_map
 
 DINOV2_ARCHS = tuple(timm.list_models('vit_*_dinov2'))

@@ -22,6 +22,7 @@ from open_clip.timm_model import TimmModel
 from open_clip.transformer import VisionTransformer
 
 from radio_mm.registry import MODELS
+
 from .base_teacher import BaseTeacher, tokens_to_map
 
 FETCH_TOOL = 'tools/fetch_teachers.py'

@@ -15,6 +15,7 @@ from segment_anything.modeling import ImageEncoderViT
 from segment_anything.utils.transforms import ResizeLongestSide
 
 from radio_mm.registry import MODELS
+
 from .base_teacher import BaseTeacher, resize_images
 from .weight_tables import SAM_CHECKPOINT_URLS
 

@@ -9,8 +9,7 @@ activation oneDNN can fuse is folded into the kernel before it.
 from timm.layers import ConvNormAct, Mlp
 from torch import nn
 
-from .packed_kernels import (PackedConv2d, PackedLinear, fusable_activation,
-                             packed_kernels_available)
+from .packed_kernels import PackedConv2d, PackedLinear, fusable_activation, packed_kernels_available
 from .winograd_conv import WinogradConv2d, winograd_applies
 
 

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from radio_mm.engine.hooks import RADIOCheckpointCheckHook
-from radio_mm.models.classifiers import RADIOCLIPZeroShot, RADIOFeatureExtractor
 from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
+from radio_mm.models.classifiers import RADIOCLIPZeroShot, RADIOFeatureExtractor
 
 OFFICIAL = osp.join(osp.dirname(__file__), '..', '..', 'data', 'radio_official_tiny.pth.tar')
 

@@ -10,12 +10,12 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
+from tiny_models import tiny_radio_model, tiny_vit
 
 from radio_mm.apis import radio_model
 from radio_mm.engine.hooks.radio_model_meta_hook import RADIOModelMetaHook
 from radio_mm.models.distillers import RADIODistiller
 from radio_mm.models.losses import PHISStandardizer, estimate_phi_s
-from tiny_models import tiny_radio_model, tiny_vit
 
 SAM = dict(type='SAMTeacher', name='sam', img_size=64,
            arch=dict(embed_dim=32, depth=1, num_heads=2, global_attn_indexes=(0, ),

@@ -6,6 +6,8 @@ from unittest import mock
 
 import pytest
 import torch
+from test_eradio import TINY as TINY_ERADIO_ARCH  # noqa: I100 (sibling test module)
+from test_eradio import arch_from_official_config
 from torch import nn
 
 from radio_mm.analysis import build_model, load_model_cfg
@@ -16,9 +18,6 @@ from radio_mm.models.backbones.cpe_patch_generator import CPEPatchGenerator
 from radio_mm.models.backbones.eradio_blocks import ContinuousPositionBias
 from radio_mm.models.utils.packed_kernels import PackedConv2d, packed_kernels_available
 from radio_mm.models.utils.winograd_conv import WinogradConv2d
-
-from test_eradio import TINY as TINY_ERADIO_ARCH  # noqa: I100 (sibling test module)
-from test_eradio import arch_from_official_config
 
 DATA = osp.join(osp.dirname(__file__), '..', '..', 'data')
 TINY_VIT = dict(arch=dict(embed_dims=32, num_layers=3, num_heads=2), cpe_max_size=256,

@@ -5,8 +5,8 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 
-from radio_mm.models.backbones import ERADIO, eradio_blocks
 from radio_mm.formats.eradio_release import eradio_arch_from_state_dict, eradio_cfg_from_official
+from radio_mm.models.backbones import ERADIO, eradio_blocks
 
 # Official NVlabs/RADIO ERADIO (c0f3701) with random weights, its config and its eval outputs
 # on skimage photos (astronaut + coffee at 128x256; chelsea at 96x160, whose stage maps the

@@ -3,14 +3,16 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_models import tiny_vit
 
 from radio_mm.models.classifiers import RADIOCLIPZeroShot
 from radio_mm.models.classifiers import clip_text_classifier as text_module
-from radio_mm.models.classifiers.clip_text_classifier import (build_text_tower,
-                                                              clip_text_classifier,
-                                                              named_classnames,
-                                                              named_templates)
-from tiny_models import tiny_vit
+from radio_mm.models.classifiers.clip_text_classifier import (
+    build_text_tower,
+    clip_text_classifier,
+    named_classnames,
+    named_templates,
+)
 
 # A real open_clip CLIP architecture, shrunk (random weights): 48-d embeddings.
 TINY_TEXT_TOWER = dict(

@@ -1,9 +1,9 @@
 import pytest
 import torch
 from mmengine.runner.checkpoint import load_state_dict
+from tiny_models import tiny_vit
 
 from radio_mm.models.classifiers import RADIOFeatureExtractor
-from tiny_models import tiny_vit
 
 BACKBONE = tiny_vit(num_layers=1, cpe_max_size=64, num_summary_tokens=3)
 

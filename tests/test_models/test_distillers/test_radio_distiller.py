@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from skimage import data
+from tiny_models import tiny_eradio, tiny_radio_model, tiny_vit
 
 from radio_mm.models.distillers import Partition, RADIODistiller
-from tiny_models import tiny_eradio, tiny_radio_model, tiny_vit
 
 TEACHERS = [
     dict(type='OpenCLIPTeacher', name='clip', model_name='ViT-B-16',
@@ -173,4 +173,3 @@ def test_off_grid_milestone_fails_at_build_naming_the_nearest_size():
     assert 'nearest valid size: (448, 448)' in message
     # The ViT student (patch 16) runs the same schedule.
     build(partitions=partitions)
-

@@ -3,8 +3,7 @@ import math
 import pytest
 import torch
 
-from radio_mm.models.losses import (CosineSmoothL1FeatureLoss, CosineSummaryLoss,
-                                    MSEFeatureLoss)
+from radio_mm.models.losses import CosineSmoothL1FeatureLoss, CosineSummaryLoss, MSEFeatureLoss
 
 
 def test_cosine_summary_loss_by_hand():

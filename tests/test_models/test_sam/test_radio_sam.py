@@ -12,9 +12,9 @@ from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from mmengine.runner.checkpoint import load_checkpoint
 from mmengine.structures import InstanceData
 from skimage import data
+from tiny_models import tiny_vit
 
 from radio_mm.models.sam import RADIOSAM, build_sam_decoder
-from tiny_models import tiny_vit
 
 RADIO = dict(
     type='RADIOModel',

@@ -5,13 +5,16 @@ from unittest import mock
 
 import pytest
 from mmengine.config import Config
+from tiny_models import tiny_radio_model, tiny_vit
 
 from radio_mm.models.distillers import RADIODistiller
 from radio_mm.models.teachers import BaseTeacher
-from radio_mm.models.teachers.paper_teachers import (AM_RADIO_TEACHERS, DEFAULT_CHECKPOINT_DIR,
-                                                     am_radio_teacher_cfgs)
+from radio_mm.models.teachers.paper_teachers import (
+    AM_RADIO_TEACHERS,
+    DEFAULT_CHECKPOINT_DIR,
+    am_radio_teacher_cfgs,
+)
 from radio_mm.models.teachers.teacher_weight_files import check_teacher_weights, fetch_command
-from tiny_models import tiny_radio_model, tiny_vit
 
 STUDENT = tiny_radio_model(tiny_vit(num_layers=1, num_summary_tokens=2))
 

@@ -1,9 +1,9 @@
 """The inference form's helpers (switch_to_deploy's rewrites and deployed_copy)."""
 import torch
+from tiny_models import tiny_radio_model, tiny_vit
 
 from radio_mm.models.utils.inference_form import deployed_copy
 from radio_mm.registry import MODELS
-from tiny_models import tiny_radio_model, tiny_vit
 
 
 def test_deployed_copy_leaves_the_callers_model_as_it_is():

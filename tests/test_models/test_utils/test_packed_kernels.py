@@ -14,10 +14,12 @@ from torch import nn
 from radio_mm.models.utils import kernel_packing
 from radio_mm.models.utils.inference_form import fuse_all_conv_norm_act
 from radio_mm.models.utils.kernel_packing import pack_kernels
-from radio_mm.models.utils.packed_kernels import (PackedConv2d, PackedLinear,
-                                                  packed_kernels_available)
+from radio_mm.models.utils.packed_kernels import (
+    PackedConv2d,
+    PackedLinear,
+    packed_kernels_available,
+)
 from radio_mm.models.utils.winograd_conv import WinogradConv2d
-
 
 
 def test_fused_ops_exist_on_x86():

@@ -1,3 +1,0 @@
-from .pack_image import PackImageInputs
-
-__all__ = ['PackImageInputs']

@@ -1,1 +1,0 @@
-from .layer_decay_optim_constructor import LayerDecayOptimizerConstructor  # noqa: F401

@@ -1,1 +1,0 @@
-from . import metrics  # noqa: F401

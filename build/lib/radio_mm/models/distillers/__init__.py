@@ -1,3 +1,0 @@
-from .radio_distiller import Partition, RADIODistiller
-
-__all__ = ['RADIODistiller', 'Partition']

@@ -1,1 +1,0 @@
-from .layer_norm_2d import LN2d  # noqa: F401
