@@ -9,6 +9,8 @@ its losses apart (``loss_clip_features_low``).
 """
 import random
 
+from .teacher_inputs import WholeImage, build_teacher_input
+
 
 class Partition:
     """A share of each batch, the teachers that see it and the student's resolutions.
@@ -24,15 +26,30 @@ class Partition:
         name (str | None): what the partition's loss and log keys end with when one of its
             teachers is also in another partition (``loss_<teacher>_features_<name>``);
             needed then, optional otherwise.
+        teacher_inputs (dict[str, dict]): what a teacher sees of this partition's images,
+            per teacher: ``dict(mode='resize')`` (default: each image whole at the teacher's
+            input size), ``dict(mode='tile', tiles='auto')`` (FeatSharp's tiling, for
+            high-resolution students) or ``dict(mode='mosaic', grid='auto')`` (RADIOv2.5's
+            mosaic, for a high-resolution teacher such as SAM in the low-resolution
+            partition); see :mod:`.teacher_inputs`.
     """
 
     def __init__(self, teachers, batch_fraction=1.0, resolutions=((256, 256), ),
-                 milestones=(), eval_resolution=None, name=None):
+                 milestones=(), eval_resolution=None, name=None, teacher_inputs=None):
         self.name = name
         self.teachers = list(teachers)
         if len(set(self.teachers)) != len(self.teachers):
             raise ValueError(f'partition {self.describe()} lists a teacher twice: '
                              f'{self.teachers}')
+        unknown = sorted(set(teacher_inputs or {}) - set(self.teachers))
+        if unknown:
+            raise ValueError(f'partition {self.describe()} has teacher_inputs for {unknown}, '
+                             f'which it does not list in teachers={self.teachers}')
+        self.teacher_inputs = {
+            name: build_teacher_input(cfg, name) if cfg is not None else WholeImage()
+            for name, cfg in (teacher_inputs or {}).items()}
+        for teacher in self.teachers:
+            self.teacher_inputs.setdefault(teacher, WholeImage())
         self.batch_fraction = batch_fraction
         self.resolutions = [tuple(r) for r in resolutions]
         self.milestones = sorted((int(i), [tuple(r) for r in rs]) for i, rs in milestones)
@@ -87,3 +104,23 @@ def key_suffixes(partitions):
         for i in indices:
             suffixes[i, teacher] = f'_{partitions[i].name}' if len(indices) > 1 else ''
     return suffixes
+
+
+def check_teacher_inputs(partitions, teachers, teacher_cache=None):
+    """Fail at build time on a tile/mosaic setting the teacher cannot serve.
+
+    Args:
+        partitions (list[Partition]): the distiller's partitions.
+        teachers (dict[str, nn.Module]): built teachers by name.
+        teacher_cache (str | None): the cache folder, when targets are read from one.
+    """
+    for partition in partitions:
+        for name, teacher_input in partition.teacher_inputs.items():
+            if teacher_cache and teacher_input.needs_online_teacher:
+                raise ValueError(
+                    f'partition {partition.describe()} feeds teacher {name!r} in '
+                    f'{teacher_input.mode!r} mode, which runs the teacher on tiles or '
+                    f'mosaics of the batch; a teacher cache ({teacher_cache}) holds its '
+                    f'targets of whole views only: train with online teachers, or use '
+                    f"mode='resize' for {name!r}")
+            teacher_input.check(teachers[name])

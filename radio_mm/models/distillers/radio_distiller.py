@@ -33,7 +33,8 @@ from ..losses import cosine_distance
 from ..teachers.base_teacher import resize_images
 from ..teachers.cached_teacher import cached_teachers
 from ..teachers.teacher_weight_files import check_teacher_weights
-from .partition import Partition, key_suffixes
+from .partition import Partition, check_teacher_inputs, key_suffixes
+from .teacher_inputs import WholeImage
 
 # uint8 BGR batches -> RGB floats in [0, 1], what teachers take.
 DEFAULT_DATA_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[0., 0., 0.],
@@ -130,6 +131,7 @@ class RADIODistiller(BaseModel):
             Partition(list(self.teachers), 1.0, resolutions)]
         self._check_partitions()
         self._key_suffixes = key_suffixes(self.partitions)
+        check_teacher_inputs(self.partitions, self.teachers, teacher_cache)
         teacher_losses = teacher_losses or {}
         self.summary_losses = nn.ModuleDict()
         self.feature_losses = nn.ModuleDict()
@@ -253,11 +255,12 @@ class RADIODistiller(BaseModel):
                                                   self.split_batch(images.shape[0]))):
             x = images[part]
             samples = None if data_samples is None else data_samples[part]
-            radio = self.student.forward_backbone(
-                resize_images(x, partition.resolution(step), 'bilinear'))
+            resolution = partition.resolution(step)
+            radio = self.student.forward_backbone(resize_images(x, resolution, 'bilinear'))
             for name in partition.teachers:
-                losses.update(self._teacher_losses(name, x, radio, samples,
-                                                   self._key_suffixes[i, name]))
+                losses.update(self._teacher_losses(
+                    name, x, radio, samples, self._key_suffixes[i, name],
+                    partition.teacher_inputs[name], resolution))
         return losses
 
     def predict(self, images):
@@ -272,7 +275,9 @@ class RADIODistiller(BaseModel):
             radio = self.student.forward_backbone(
                 resize_images(images, partition.eval_resolution, 'bilinear'))
             for name in partition.teachers:
-                out = self._adaptor_targets(name, images, radio)
+                out = self._adaptor_targets(name, images, radio, None,
+                                            partition.teacher_inputs[name],
+                                            partition.eval_resolution)
                 suffix = self._key_suffixes[i, name]
                 scores[f'{name}_feature_cos{suffix}'] = F.cosine_similarity(
                     out.features, out.target_features, dim=1).flatten(1).mean(1)
@@ -284,15 +289,19 @@ class RADIODistiller(BaseModel):
         return [{key: float(values[i]) for key, values in scores.items()}
                 for i in range(images.shape[0])]
 
-    def _adaptor_targets(self, name, images, radio, data_samples=None):
+    def _adaptor_targets(self, name, images, radio, data_samples=None, teacher_input=None,
+                         student_hw=None):
         """Teacher ``name`` on ``images`` (or its cached targets, carried by
-        ``data_samples``) and the student's adaptor on its ``radio`` output."""
+        ``data_samples``) and the student's adaptor on its ``radio`` output.
+
+        ``teacher_input`` is what the teacher sees of the images (the partition's: whole
+        image, tiles or mosaic, :mod:`.teacher_inputs`; by default the whole image), for a
+        student at ``student_hw``."""
         teacher = self.teachers[name]
-        # a cached teacher reads its targets from the samples; an online one computes them
-        target = teacher(images, data_samples) if self.teacher_cache else teacher(images)
+        target = (teacher_input or WholeImage())(teacher, images, student_hw, data_samples)
         summary, features = self.student.adaptors[name](radio, standardized=True)
-        h, w = teacher.valid_feature_hw(tuple(images.shape[-2:]))
-        target_features = target.features[..., :h, :w]
+        h, w = target.features.shape[-2:]
+        target_features = target.features
         if name in self.phi_s:
             target_features = self.phi_s[name](target_features)
         features = tokens_to_nchw(features, radio.hw, self.student.feature_scale(name))
@@ -301,10 +310,12 @@ class RADIODistiller(BaseModel):
             return AdaptorTargets(None, None, features, target_features)
         return AdaptorTargets(summary, target.summary, features, target_features)
 
-    def _teacher_losses(self, name, images, radio, data_samples=None, suffix=''):
+    def _teacher_losses(self, name, images, radio, data_samples=None, suffix='',
+                        teacher_input=None, student_hw=None):
         """Losses and logged similarities of teacher ``name``, keys ending with ``suffix``
         (the partition's, for a teacher in several partitions)."""
-        out = self._adaptor_targets(name, images, radio, data_samples)
+        out = self._adaptor_targets(name, images, radio, data_samples, teacher_input,
+                                    student_hw)
         losses = {f'loss_{name}_features{suffix}': self.feature_losses[name](
                       out.features, out.target_features),
                   f'{name}_feature_cos{suffix}': 1 - cosine_distance(
