@@ -26,6 +26,9 @@ A partition names, per teacher, one of three modes (``Partition(teacher_inputs=.
     sees every image alone, at its drawn resolution. Rather than upsampling a 256 px image
     to 1024 px (blurry, and 16x the pixels the student saw), the teacher sees each image
     at about the student's resolution, and one teacher pass serves ``grid**2`` images.
+    The paper's abstract names mosaic augmentation among its contributions; its section
+    was not at hand when this was written, so this layout (which teacher sees mosaics, of
+    what size, who sees single images) is our reading of it, to check against the paper.
 
 Choices nobody published are marked [ours] where they are made.
 """
