@@ -8,7 +8,8 @@ resolutions; the paper gives SAM its own high-resolution partition, sec. 4.3):
 3. each teacher's adaptor heads map the student's summary token and spatial tokens into that
    teacher's space; spatial outputs are resampled onto the teacher's feature grid;
 4. losses: cosine on summaries, cosine + smooth-L1 on features (sec. 3.1), or MSE on PHI-S
-   standardized features.
+   standardized features; optionally on shifted views (:class:`ShiftedViews`) and balanced
+   between teachers (``teacher_balancing``, :mod:`radio_mm.models.losses.teacher_balancing`).
 
 Evaluation (``val_step``/``test_step``, ``mode='predict'``) runs the same pairing on held-out
 images, every teacher on every image with the student at its partition's
@@ -33,6 +34,7 @@ from ..losses import cosine_distance
 from ..teachers.base_teacher import resize_images
 from ..teachers.cached_teacher import cached_teachers
 from ..teachers.teacher_weight_files import check_teacher_weights
+from .shifted_views import ShiftedViews
 
 # uint8 BGR batches -> RGB floats in [0, 1], what teachers take.
 DEFAULT_DATA_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[0., 0., 0.],
@@ -122,13 +124,20 @@ class RADIODistiller(BaseModel):
             cache must have been made by exactly ``teachers`` and ``data_preprocessor``.
         trust_cache_manifest (bool): accept a cache whose teacher checkpoint the config names
             by another file name that is absent here (it cannot be hashed and compared).
+        teacher_balancing (dict | None): how teachers' losses are weighed against each other,
+            e.g. ``dict(type='UNICTeacherDropping', drop_prob=0.5)`` or
+            ``dict(type='FixedTeacherWeights', weights=dict(sam=2.0))``; None: batch means.
+            Combines with ``phi_s`` (which standardizes targets, not loss weights).
+        shifted_views (dict | None): C-RADIOv4's shift-equivariant dense loss,
+            ``dict(type='ShiftedViews', std=0.5, teachers=[...])`` (:class:`ShiftedViews`).
     """
 
     def __init__(self, student, teachers, adaptor_cfg=None, partitions=None,
                  resolutions=((256, 256), ), summary_loss=dict(type='CosineSummaryLoss'),
                  feature_loss=dict(type='CosineSmoothL1FeatureLoss'), teacher_losses=None,
                  phi_s=None, data_preprocessor=None, teacher_cache=None,
-                 trust_cache_manifest=False, init_cfg=None):
+                 trust_cache_manifest=False, teacher_balancing=None, shifted_views=None,
+                 init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(DEFAULT_DATA_PREPROCESSOR)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -170,6 +179,9 @@ class RADIODistiller(BaseModel):
             override = teacher_losses.get(name, {})
             self.summary_losses[name] = MODELS.build(override.get('summary_loss', summary_loss))
             self.feature_losses[name] = MODELS.build(override.get('feature_loss', feature_loss))
+        self.teacher_balancing = MODELS.build(teacher_balancing or dict(type='TeacherBalancing'))
+        self.teacher_balancing.check_teachers(list(self.teachers))
+        self.shifted_views = ShiftedViews.build(shifted_views, list(self.teachers), teacher_cache)
         # Views of the adaptors' standardizers (registered there, saved once).
         self.phi_s = {name: self.student.adaptors[name].phi_s for name in phi_s or {}}
         # Teachers come from their own checkpoints: never saved with (or loaded from) ours.
@@ -285,10 +297,17 @@ class RADIODistiller(BaseModel):
         for partition, part in zip(self.partitions, self.split_batch(images.shape[0])):
             x = images[part]
             samples = None if data_samples is None else data_samples[part]
-            radio = self.student.forward_backbone(
-                resize_images(x, partition.resolution(step), 'bilinear'))
+            student_view, shift = ShiftedViews.student_view(
+                self.shifted_views, resize_images(x, partition.resolution(step), 'bilinear'),
+                partition.teachers, self.student.backbone.patch_size)
+            radio = self.student.forward_backbone(student_view)
+            per_image = {}
             for name in partition.teachers:
-                losses.update(self._teacher_losses(name, x, radio, samples))
+                per_image[name], logs = self._teacher_losses(name, x, radio, samples, shift)
+                losses.update(logs)
+            reduced, logs = self.teacher_balancing(per_image)
+            losses.update(reduced)
+            losses.update(logs)
         return losses
 
     def predict(self, images):
@@ -312,10 +331,14 @@ class RADIODistiller(BaseModel):
         return [{key: float(values[i]) for key, values in scores.items()}
                 for i in range(images.shape[0])]
 
-    def _adaptor_targets(self, name, images, radio, data_samples=None):
+    def _adaptor_targets(self, name, images, radio, data_samples=None, shift=None):
         """Teacher ``name`` on ``images`` (or its cached targets, carried by
-        ``data_samples``) and the student's adaptor on its ``radio`` output."""
+        ``data_samples``) and the student's adaptor on its ``radio`` output; with ``shift``
+        (the student view's :class:`Shift`), compared on the overlap of shifted views."""
         teacher = self.teachers[name]
+        if shift is not None:
+            images, target_shift = ShiftedViews.teacher_view(
+                self.shifted_views, images, name, teacher.valid_feature_hw(images.shape[-2:]))
         # a cached teacher reads its targets from the samples; an online one computes them
         target = teacher(images, data_samples) if self.teacher_cache else teacher(images)
         summary, features = self.student.adaptors[name](radio, standardized=True)
@@ -324,20 +347,26 @@ class RADIODistiller(BaseModel):
         if name in self.phi_s:
             target_features = self.phi_s[name](target_features)
         features = tokens_to_nchw(features, radio.hw, self.student.feature_scale(name))
-        features = F.interpolate(features, size=(h, w), mode='bilinear', align_corners=False)
+        if shift is not None:
+            features, target_features = ShiftedViews.align(features, shift, target_features,
+                                                           target_shift)
+        else:
+            features = F.interpolate(features, size=(h, w), mode='bilinear',
+                                     align_corners=False)
         if target.summary is None or summary is None:
             return AdaptorTargets(None, None, features, target_features)
         return AdaptorTargets(summary, target.summary, features, target_features)
 
-    def _teacher_losses(self, name, images, radio, data_samples=None):
-        out = self._adaptor_targets(name, images, radio, data_samples)
-        losses = {f'loss_{name}_features': self.feature_losses[name](out.features,
-                                                                     out.target_features),
-                  f'{name}_feature_cos': 1 - cosine_distance(
-                      out.features.detach(), out.target_features, dim=1)}
+    def _teacher_losses(self, name, images, radio, data_samples=None, shift=None):
+        """-> ({loss key: (B,) per-image loss}, {log key: batch similarity})."""
+        out = self._adaptor_targets(name, images, radio, data_samples, shift)
+        losses = {f'loss_{name}_features': self.feature_losses[name](
+            out.features, out.target_features, reduction_override='none')}
+        logs = {f'{name}_feature_cos': 1 - cosine_distance(
+            out.features.detach(), out.target_features, dim=1)}
         if out.summary is not None:
-            losses[f'loss_{name}_summary'] = self.summary_losses[name](out.summary,
-                                                                       out.target_summary)
-            losses[f'{name}_summary_cos'] = 1 - cosine_distance(out.summary.detach(),
-                                                                out.target_summary)
-        return losses
+            losses[f'loss_{name}_summary'] = self.summary_losses[name](
+                out.summary, out.target_summary, reduction_override='none')
+            logs[f'{name}_summary_cos'] = 1 - cosine_distance(out.summary.detach(),
+                                                              out.target_summary)
+        return losses, logs
