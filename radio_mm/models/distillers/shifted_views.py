@@ -2,19 +2,21 @@
 they overlap.
 
 Ranzinger et al., "C-RADIOv4 (Tech Report)", arXiv 2601.17237, sec. 2.3 "Shift Equivariance"
-(Eq. 1): ViT teachers such as DINOv3 and SigLIP2 carry fixed-pattern noise, artefacts tied
-to the position in the patch grid rather than to the image. A student that sees the same
-pixels on the same grid learns that noise too. So the student and every teacher see the image
-shifted independently, in increments of their patch size, and the dense loss compares them
-only where both views show the same content, after moving each back by its own shift: image
-content follows the shift, grid-fixed noise does not, and no longer matches.
+(Eq. 1): teachers' features carry fixed-pattern noise, artefacts tied to the position in the
+patch grid rather than to the image, and a student that sees the same pixels on the same grid
+learns that noise too. So the student and every teacher see the image shifted independently,
+in increments of their patch size, and the dense loss compares them only where both views
+show the same content, after moving each back by its own shift: image content follows the
+shift, grid-fixed noise does not, and no longer matches.
 
 Shifts are ``round(N(0, std))`` cells per axis, times the patch size: "a quantized normal
 distribution, with std=0.5, and then multiply by the patch size" (M. Ranzinger, NVlabs/RADIO
-issue #181). Our choices [ours]: one student shift per partition and step (all teachers of
-the partition share the student's forward pass), one shift per teacher and step (the same
-for every image of the batch, so overlaps are rectangles of one size), |shift| at most a
-quarter of the grid (overlap >= half of each side), vacated pixels are black.
+issue #181, which also confirms the independent shifts of student and teachers). The
+report's body was not available here; our choices [ours]: one student shift per partition
+and step (all teachers of the partition share the student's forward pass), one shift per
+teacher and step (the same for every image of the batch, so overlaps are rectangles of one
+size), |shift| at most a quarter of the grid (overlap >= half of each side), vacated pixels
+are black.
 
 Geometry: a view shifted by a fraction ``f`` of the image side (``cells / grid``) shows the
 content at normalized position ``p`` at ``p + f``. :meth:`ShiftedViews.align` crops the

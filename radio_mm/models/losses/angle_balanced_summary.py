@@ -1,19 +1,19 @@
 """C-RADIOv4's angle-balanced summary loss (Ranzinger et al., "C-RADIOv4 (Tech Report)",
-arXiv 2601.17237, sec. 2, "balanced summary loss").
+arXiv 2601.17237, "balanced summary loss": it "uses angles" so that no teacher's summary
+loss outweighs the others).
 
-The report's point: teachers' summary vectors fill cones of very different angular width
-(SigLIP2's summaries sit close together, DINOv3's spread out), so the same cosine error means
-a near miss for one teacher and a good match for another, and the loss of the widest teacher
-dominates. The loss therefore measures the student's error as an angle and expresses it in
-units of the teacher's own angular spread:
+The idea: teachers' summary vectors fill cones of different angular width, so the same cosine
+error is a near miss for a teacher whose summaries sit close together and a good match for
+one whose summaries spread wide, and the widest teacher's loss dominates. The loss therefore
+measures the student's error as an angle, in units of the teacher's own angular spread:
 
     loss_b = arccos(cos(s_b, t_b)) / dispersion(T),
     dispersion(T) = E_b[arccos(cos(t_b, mu_T))],  mu_T = mean direction of T's summaries.
 
-Only the report's abstract-level description ("uses angles to keep one teacher from
-dominating") and NVlabs/RADIO issue #181 (all summary loss weights 1.0) could be read here;
-the exact estimator of the dispersion is ours: the mean angle to the mean direction, kept as
-a running average (``momentum``) so one batch does not set the scale.
+Sources read: the report's abstract and summaries of it, and NVlabs/RADIO issue #181 (every
+summary loss weight 1.0, SAM3's 0). The body of the report with its equation was not
+available here, so the exact form above, the dispersion estimator (mean angle to the mean
+direction) and its running average (``momentum``) are ours [ours].
 """
 import math
 

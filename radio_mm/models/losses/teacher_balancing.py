@@ -36,6 +36,8 @@ class TeacherBalancing(nn.Module):
     def forward(self, losses):
         """losses: {teacher: {loss key: (B,) per-image loss}} -> ({loss key: scalar},
         {log key: scalar}), the logs without 'loss' in their names (logged, not summed)."""
+        if not losses:
+            return {}, {}
         totals = {name: sum(per_image.values()).detach() for name, per_image in losses.items()}
         coefficients = self.coefficients(totals)
         norm = self.normalizer(coefficients)
