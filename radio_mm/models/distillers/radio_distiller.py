@@ -9,7 +9,8 @@ resolutions, :class:`Partition`; the paper gives SAM its own high-resolution par
 3. each teacher's adaptor heads map the student's summary token and spatial tokens into that
    teacher's space; spatial outputs are resampled onto the teacher's feature grid;
 4. losses: cosine on summaries, cosine + smooth-L1 on features (sec. 3.1), or MSE on PHI-S
-   standardized features.
+   standardized features; optionally on shifted views (:class:`ShiftedViews`) and balanced
+   between teachers (``teacher_balancing``, :mod:`radio_mm.models.losses.teacher_balancing`).
 
 Evaluation (``val_step``/``test_step``, ``mode='predict'``) runs the same pairing on held-out
 images, every teacher on every image with the student at its partition's
@@ -34,6 +35,7 @@ from ..teachers.base_teacher import resize_images
 from ..teachers.cached_teacher import cached_teachers
 from ..teachers.teacher_weight_files import check_teacher_weights
 from .partition import Partition, check_teacher_inputs, key_suffixes
+from .shifted_views import ShiftedViews
 from .teacher_inputs import WholeImage
 
 # uint8 BGR batches -> RGB floats in [0, 1], what teachers take.
@@ -89,13 +91,20 @@ class RADIODistiller(BaseModel):
             cache must have been made by exactly ``teachers`` and ``data_preprocessor``.
         trust_cache_manifest (bool): accept a cache whose teacher checkpoint the config names
             by another file name that is absent here (it cannot be hashed and compared).
+        teacher_balancing (dict | None): how teachers' losses are weighed against each other,
+            e.g. ``dict(type='UNICTeacherDropping', drop_prob=0.5)`` or
+            ``dict(type='FixedTeacherWeights', weights=dict(sam=2.0))``; None: batch means.
+            Combines with ``phi_s`` (which standardizes targets, not loss weights).
+        shifted_views (dict | None): C-RADIOv4's shift-equivariant dense loss,
+            ``dict(type='ShiftedViews', std=0.5, teachers=[...])`` (:class:`ShiftedViews`).
     """
 
     def __init__(self, student, teachers, adaptor_cfg=None, partitions=None,
                  resolutions=((256, 256), ), summary_loss=dict(type='CosineSummaryLoss'),
                  feature_loss=dict(type='CosineSmoothL1FeatureLoss'), teacher_losses=None,
                  phi_s=None, data_preprocessor=None, teacher_cache=None,
-                 trust_cache_manifest=False, init_cfg=None):
+                 trust_cache_manifest=False, teacher_balancing=None, shifted_views=None,
+                 init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(DEFAULT_DATA_PREPROCESSOR)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -139,6 +148,9 @@ class RADIODistiller(BaseModel):
             override = teacher_losses.get(name, {})
             self.summary_losses[name] = MODELS.build(override.get('summary_loss', summary_loss))
             self.feature_losses[name] = MODELS.build(override.get('feature_loss', feature_loss))
+        self.teacher_balancing = MODELS.build(teacher_balancing or dict(type='TeacherBalancing'))
+        self.teacher_balancing.check_teachers(list(self.teachers))
+        self.shifted_views = ShiftedViews.build(shifted_views, list(self.teachers), teacher_cache)
         # Views of the adaptors' standardizers (registered there, saved once).
         self.phi_s = {name: self.student.adaptors[name].phi_s for name in phi_s or {}}
         # Teachers come from their own checkpoints: never saved with (or loaded from) ours.
@@ -256,11 +268,22 @@ class RADIODistiller(BaseModel):
             x = images[part]
             samples = None if data_samples is None else data_samples[part]
             resolution = partition.resolution(step)
-            radio = self.student.forward_backbone(resize_images(x, resolution, 'bilinear'))
+            student_view, shift = ShiftedViews.student_view(
+                self.shifted_views, resize_images(x, resolution, 'bilinear'),
+                partition.teachers, self.student.backbone.patch_size)
+            radio = self.student.forward_backbone(student_view)
+            per_image = {}
             for name in partition.teachers:
-                losses.update(self._teacher_losses(
+                per_image[name], logs = self._teacher_losses(
                     name, x, radio, samples, self._key_suffixes[i, name],
-                    partition.teacher_inputs[name], resolution))
+                    partition.teacher_inputs[name], resolution, shift)
+                losses.update(logs)
+            reduced, logs = self.teacher_balancing(per_image)
+            losses.update(reduced)
+            # a balancing's logs (e.g. ``<teacher>_kept``) are per partition too
+            shared = any(self._key_suffixes[i, name] for name in partition.teachers)
+            losses.update({f'{key}_{partition.name}' if shared else key: value
+                           for key, value in logs.items()})
         return losses
 
     def predict(self, images):
@@ -290,14 +313,18 @@ class RADIODistiller(BaseModel):
                 for i in range(images.shape[0])]
 
     def _adaptor_targets(self, name, images, radio, data_samples=None, teacher_input=None,
-                         student_hw=None):
+                         student_hw=None, shift=None):
         """Teacher ``name`` on ``images`` (or its cached targets, carried by
         ``data_samples``) and the student's adaptor on its ``radio`` output.
 
         ``teacher_input`` is what the teacher sees of the images (the partition's: whole
         image, tiles or mosaic, :mod:`.teacher_inputs`; by default the whole image), for a
-        student at ``student_hw``."""
+        student at ``student_hw``; with ``shift`` (the student view's :class:`Shift`), the
+        teacher sees its own shifted view and both are compared on their overlap."""
         teacher = self.teachers[name]
+        if shift is not None:
+            images, target_shift = ShiftedViews.teacher_view(
+                self.shifted_views, images, name, teacher.valid_feature_hw(images.shape[-2:]))
         target = (teacher_input or WholeImage())(teacher, images, student_hw, data_samples)
         summary, features = self.student.adaptors[name](radio, standardized=True)
         h, w = target.features.shape[-2:]
@@ -305,24 +332,30 @@ class RADIODistiller(BaseModel):
         if name in self.phi_s:
             target_features = self.phi_s[name](target_features)
         features = tokens_to_nchw(features, radio.hw, self.student.feature_scale(name))
-        features = F.interpolate(features, size=(h, w), mode='bilinear', align_corners=False)
+        if shift is not None:
+            features, target_features = ShiftedViews.align(features, shift, target_features,
+                                                           target_shift)
+        else:
+            features = F.interpolate(features, size=(h, w), mode='bilinear',
+                                     align_corners=False)
         if target.summary is None or summary is None:
             return AdaptorTargets(None, None, features, target_features)
         return AdaptorTargets(summary, target.summary, features, target_features)
 
     def _teacher_losses(self, name, images, radio, data_samples=None, suffix='',
-                        teacher_input=None, student_hw=None):
-        """Losses and logged similarities of teacher ``name``, keys ending with ``suffix``
-        (the partition's, for a teacher in several partitions)."""
+                        teacher_input=None, student_hw=None, shift=None):
+        """-> ({loss key: (B,) per-image loss}, {log key: batch similarity}) of teacher
+        ``name``, keys ending with ``suffix`` (the partition's, for a teacher in several
+        partitions)."""
         out = self._adaptor_targets(name, images, radio, data_samples, teacher_input,
-                                    student_hw)
+                                    student_hw, shift)
         losses = {f'loss_{name}_features{suffix}': self.feature_losses[name](
-                      out.features, out.target_features),
-                  f'{name}_feature_cos{suffix}': 1 - cosine_distance(
-                      out.features.detach(), out.target_features, dim=1)}
+            out.features, out.target_features, reduction_override='none')}
+        logs = {f'{name}_feature_cos{suffix}': 1 - cosine_distance(
+            out.features.detach(), out.target_features, dim=1)}
         if out.summary is not None:
             losses[f'loss_{name}_summary{suffix}'] = self.summary_losses[name](
-                out.summary, out.target_summary)
-            losses[f'{name}_summary_cos{suffix}'] = 1 - cosine_distance(
+                out.summary, out.target_summary, reduction_override='none')
+            logs[f'{name}_summary_cos{suffix}'] = 1 - cosine_distance(
                 out.summary.detach(), out.target_summary)
-        return losses
+        return losses, logs

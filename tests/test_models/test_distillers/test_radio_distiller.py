@@ -11,6 +11,8 @@ from skimage import data
 from tiny_models import tiny_eradio, tiny_radio_model, tiny_vit
 
 from radio_mm.models.distillers import Partition, RADIODistiller
+from radio_mm.models.distillers.shifted_views import Shift, ShiftedViews
+from radio_mm.models.losses import FixedTeacherWeights
 
 TEACHERS = [
     dict(type='OpenCLIPTeacher', name='clip', model_name='ViT-B-16',
@@ -221,3 +223,36 @@ def test_named_partitions_draw_their_resolutions_independently():
     pairs = {(low.resolutions.index(low.resolution(s)), high.resolutions.index(
         high.resolution(s))) for s in range(200)}
     assert len(pairs) > 4  # not locked to the same index of each list
+
+
+def test_teacher_balancing_and_shifted_views_options(photos):
+    model = build(resolutions=[(64, 64)],
+                  teacher_balancing=dict(type='UNICTeacherDropping', drop_prob=1.0),
+                  shifted_views=dict(type='ShiftedViews', std=100, teachers=['dino_v2'])).train()
+    torch.manual_seed(0)
+    losses = model.loss(photos)
+    # each image keeps exactly its worst teacher
+    kept = [losses[f'{n}_kept'].item() for n in ('clip', 'dino_v2', 'sam')]
+    assert sum(kept) == pytest.approx(1.0)
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    assert all(p.grad is not None for p in model.student.parameters() if p.requires_grad)
+    # the shifted teacher is compared on the overlap only: fewer cells than its 4x4 grid
+    with torch.no_grad():
+        radio = model.student.forward_backbone(photos[:, :, :64, :64])
+        out = model._adaptor_targets('dino_v2', photos, radio, shift=Shift((1, 1), (4, 4)))
+    assert out.features.shape[-2:] == out.target_features.shape[-2:]
+    assert out.features.shape[-2] * out.features.shape[-1] < 16
+
+
+def test_fixed_weights_scale_a_teacher_and_unshifted_views_change_nothing(photos):
+    model = build(resolutions=[(64, 64)]).eval()  # no drop path: drawing shifts uses the RNG
+    with torch.no_grad():
+        plain = model.loss(photos)
+        model.teacher_balancing = FixedTeacherWeights(dict(sam=2.0))
+        model.shifted_views = ShiftedViews(std=0)  # every shift is 0 cells
+        weighted = model.loss(photos)
+    for key, value in plain.items():
+        factor = 2.0 if key.startswith('loss_sam') else 1.0
+        assert weighted[key].item() == pytest.approx(factor * value.item(), rel=1e-4), key
+    with pytest.raises(ValueError, match='unknown teachers'):
+        build(teacher_balancing=dict(type='FixedTeacherWeights', weights=dict(siglip=1.0)))

@@ -41,3 +41,29 @@ def test_losses_have_gradients():
     student = torch.randn(2, 4, 3, 3, requires_grad=True)
     CosineSmoothL1FeatureLoss()(student, torch.randn(2, 4, 3, 3)).backward()
     assert student.grad is not None and math.isfinite(student.grad.abs().sum().item())
+
+
+@pytest.mark.parametrize('loss, shape', [(CosineSummaryLoss(loss_weight=2), (3, 4)),
+                                         (CosineSmoothL1FeatureLoss(), (3, 4, 2, 2)),
+                                         (MSEFeatureLoss(loss_weight=0.5), (3, 4, 2, 2))])
+def test_reduction_none_gives_each_images_loss_whose_mean_is_the_batch_loss(loss, shape):
+    torch.manual_seed(0)
+    student, teacher = torch.randn(shape), torch.randn(shape)
+    per_image = loss(student, teacher, reduction_override='none')
+    assert per_image.shape == (3, )
+    # image i alone gives the same value: nothing leaks between images
+    for i in range(3):
+        assert per_image[i].item() == pytest.approx(loss(student[i:i + 1], teacher[i:i + 1]).item())
+    assert per_image.mean().item() == pytest.approx(loss(student, teacher).item())
+
+
+def test_mse_per_image_by_hand():
+    student = torch.zeros(2, 1, 1, 2)
+    teacher = torch.tensor([[[[1.0, 3.0]]], [[[0.0, 2.0]]]])
+    # image 0: (1 + 9) / 2 = 5; image 1: (0 + 4) / 2 = 2
+    assert MSEFeatureLoss(reduction='none')(student, teacher).tolist() == [5.0, 2.0]
+
+
+def test_unknown_reduction_is_an_error():
+    with pytest.raises(ValueError, match="'sum'"):
+        MSEFeatureLoss(reduction='sum')
