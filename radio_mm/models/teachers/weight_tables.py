@@ -14,6 +14,17 @@ SAM_CHECKPOINT_URLS = {
     'vit_b': 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth',
 }
 
+# sam2/build_sam.py HF_MODEL_ID_TO_FILENAMES names the files; facebookresearch/sam2
+# checkpoints/download_ckpts.sh downloads them from these folders
+SAM2_CHECKPOINT_URLS = {
+    **{f'sam2.1_hiera_{size}': 'https://dl.fbaipublicfiles.com/segment_anything_2/092824/'
+       f'sam2.1_hiera_{name}.pt'
+       for size, name in (('t', 'tiny'), ('s', 'small'), ('b+', 'base_plus'), ('l', 'large'))},
+    **{f'sam2_hiera_{size}': 'https://dl.fbaipublicfiles.com/segment_anything_2/072824/'
+       f'sam2_hiera_{name}.pt'
+       for size, name in (('t', 'tiny'), ('s', 'small'), ('b+', 'base_plus'), ('l', 'large'))},
+}
+
 
 class TeacherWeights(NamedTuple):
     """One published checkpoint: a plain URL, or a file in a Hugging Face repository."""
