@@ -181,6 +181,13 @@ class OpenCLIPTeacher(BaseTeacher):
                              f'VisionTransformer or timm ViT trunks) give patch tokens, got '
                              f'{type(tower).__name__}')
 
+    def check_geometry(self):
+        """timm towers may run at a size their patches do not divide, as published: SigLIP
+        SO400M/14 at 384 px (RADIOv2.5's ``siglip``) has 27x27 patches, and its patch
+        convolution leaves the last 6 pixel rows and columns unread, in open_clip too."""
+        if not isinstance(self.encoder, TimmModel):
+            super().check_geometry()
+
     def convert_checkpoint(self, state_dict):
         """Full CLIP checkpoints hold the tower under ``visual.``; tower-only files do not."""
         if any(k.startswith('visual.') for k in state_dict):

@@ -118,3 +118,12 @@ def test_trunk_kwargs_are_refused_for_towers_they_cannot_size():
     with pytest.raises(ValueError, match="timm_proj='none'"):  # ViT-B-16-SigLIP: timm_proj none
         OpenCLIPTeacher('ViT-B-16-SigLIP', model_cfg=dict(vision_cfg=dict(timm_proj='linear')),
                         trunk_kwargs=dict(depth=2))
+
+
+def test_siglip_so400m_14_runs_at_384_px_on_27x27_patches(photos):
+    """RADIOv2.5's SigLIP (ViT-SO400M-14-SigLIP-384): 384 px is no multiple of 14; the patch
+    convolution reads 27x27 patches, as in open_clip, so the teacher must accept it."""
+    teacher = _teacher(model_name='ViT-SO400M-14-SigLIP-384', pretrained_tag='webli',
+                       trunk_kwargs=dict(embed_dim=32, depth=1, num_heads=2))
+    assert teacher.input_size == (384, 384) and teacher.feature_hw == (27, 27)
+    assert teacher(photos[:1]).features.shape == (1, 32, 27, 27)
