@@ -1,4 +1,6 @@
 """DINOv3Teacher against timm's DINOv3 (Eva with RoPE, CLS + 4 registers) at toy size."""
+import json
+import os.path as osp
 import warnings
 
 import pytest
@@ -47,3 +49,21 @@ def test_rope_runs_at_any_multiple_of_16_and_takes_other_statistics(photos):
 def test_unknown_arch_lists_the_dinov3_models():
     with pytest.raises(ValueError, match='vit_7b_patch16_dinov3'):
         DINOv3Teacher(arch='vit_giant_patch14_reg4_dinov2')
+
+
+def test_facebookresearch_checkpoint_layout_loads(tmp_path):
+    """The names and shapes of facebookresearch/dinov3's own state dict (``storage_tokens``,
+    ``rope_embed.periods``, ``ls1.gamma``, SwiGLU ``w1/w2/w3``, ``local_cls_norm``), written
+    by its ``DinoVisionTransformer`` with ``dinov3_vit7b16``'s options at 64 wide, 2 blocks
+    (tests/data/dinov3_vit7b16_toy_keys.json). timm's Eva filter maps them onto the teacher;
+    with the same weights the teacher's CLS and patch tokens equalled the original's
+    ``x_norm_clstoken`` / ``x_norm_patchtokens`` exactly (checked when the file was made)."""
+    shapes = json.load(open(osp.join(osp.dirname(__file__), '..', '..', 'data',
+                                     'dinov3_vit7b16_toy_keys.json')))
+    assert 'storage_tokens' in shapes and 'blocks.0.mlp.w3.weight' in shapes
+    path = str(tmp_path / 'dinov3_vit7b16_pretrain_lvd1689m.pth')
+    torch.save({k: torch.randn(v) for k, v in shapes.items()}, path)
+    teacher = _teacher(arch='vit_7b_patch16_dinov3', input_size=64, arch_kwargs=TOY,
+                       pretrained=path)  # strict: a missing or unexpected key raises
+    assert torch.equal(teacher.encoder.reg_token.detach(),
+                       torch.load(path)['storage_tokens'])
