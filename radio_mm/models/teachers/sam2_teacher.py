@@ -8,11 +8,13 @@ config (``sam2/configs/sam2.1/sam2.1_hiera_l.yaml`` ...) instantiated with hydra
 
 Features (``features=``):
 
+* ``'trunk'`` (default): Hiera's last stage (stride 32, e.g. 1152 channels for -L), the
+  features before the neck. RADIO distills SAM encoders there: NVlabs/RADIO's ``SAMWrapper``
+  (``examples/common/model_loader.py``) returns SAM ViT's block output without the neck, and
+  C-RADIOv4 learned SAM3's "vision features just before the neck" (NVlabs/RADIO issue #175).
+  No RADIO release used SAM 2 itself, so which of Hiera's stages is [ours]: the last one.
 * ``'neck'``: ``vision_features``, the FPN neck's stride-16 256-channel map that SAM 2's mask
-  decoder reads (``SAM2Base.forward_image``), as :class:`SAMTeacher` takes SAM's neck
-  output. Ours: no source says which SAM 2 output RADIO distilled.
-* ``'trunk'``: Hiera's last stage (stride 32, e.g. 1152 channels for -L), the features "just
-  before the neck" that C-RADIOv4 distilled from SAM3 (NVlabs/RADIO issue #175).
+  decoder reads (``SAM2Base.forward_image``).
 """
 import importlib.util
 import os.path as osp
@@ -24,7 +26,7 @@ from radio_mm.registry import MODELS
 from .base_teacher import BaseTeacher
 from .weight_tables import SAM2_CHECKPOINT_URLS
 
-SAM2_FEATURES = ('neck', 'trunk')
+SAM2_FEATURES = ('trunk', 'neck')
 SAM2_INSTALL = ('pip install sam2==1.1.0 with SAM2_BUILD_CUDA=0 set (an sdist; its CUDA '
                 'extension only serves video post-processing), see requirements/optional.txt')
 
@@ -75,7 +77,7 @@ class SAM2Teacher(BaseTeacher):
         dtype (str | None): ``'bf16'`` to run under autocast.
     """
 
-    def __init__(self, arch='sam2.1_hiera_l', pretrained=None, features='neck', image_size=None,
+    def __init__(self, arch='sam2.1_hiera_l', pretrained=None, features='trunk', image_size=None,
                  encoder_overrides=None, name='sam2', dtype=None):
         if features not in SAM2_FEATURES:
             raise ValueError(f'SAM2Teacher: features must be one of {SAM2_FEATURES}, got '

@@ -35,7 +35,7 @@ def test_full_sam2_checkpoint_loads_and_gives_the_encoders_outputs(photos, tmp_p
     path = str(tmp_path / 'sam2.1_hiera_large.pt')
     torch.save({'model': state}, path)
 
-    neck, trunk = _teacher(pretrained=path), _teacher(pretrained=path, features='trunk')
+    neck, trunk = _teacher(pretrained=path, features='neck'), _teacher(pretrained=path)
     x = neck.preprocess(photos)
     with torch.no_grad():
         expected = encoder.eval()(x)
@@ -60,5 +60,5 @@ def test_preprocess_matches_sam2_transforms():
 def test_unknown_arch_and_features_are_refused():
     with pytest.raises(ValueError, match='sam2.1_hiera_l'):
         SAM2Teacher(arch='sam2.1_hiera_xl')
-    with pytest.raises(ValueError, match="'neck', 'trunk'"):
+    with pytest.raises(ValueError, match="'trunk', 'neck'"):
         SAM2Teacher(features='fpn')

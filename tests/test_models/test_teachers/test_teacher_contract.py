@@ -16,7 +16,7 @@ EXPECTED_SHAPES = {
     'sam': (None, (2, 256, 8, 8)),
     'siglip2': ((2, 64), (2, 64, 4, 4)),
     'dino_v3': ((2, 64), (2, 64, 4, 4)),
-    'sam2': (None, (2, 16, 8, 8)),
+    'sam2': (None, (2, 64, 4, 4)),  # Hiera's last stage (before the neck)
 }
 
 
