@@ -3,7 +3,9 @@
 DINOv3 (Siméoni et al., arXiv 2508.10104) is a ViT/16 with RoPE, a CLS token and 4 register
 ("storage") tokens; timm implements it as an ``Eva`` (``timm/models/eva.py``). Targets are
 DINOv2's (:class:`DINOv2Teacher`, whose code this reuses): summary = the CLS token after the
-final norm, features = the normed patch tokens, registers dropped. C-RADIOv4 distills
+final norm, features = the normed patch tokens, registers dropped, as NVlabs/RADIO's
+``DinoWrapper`` serves DINOv3 too (``examples/common/model_loader.py``, ``dinov3`` branch:
+``x_norm_clstoken``, ``x_norm_patchtokens``). C-RADIOv4 distills
 DINOv3-7B (NVlabs/RADIO README, "teacher set [SigLIP2-g-384, DINOv3-7B, SAM3]"), summary and
 features both (C-RADIOv4 tech report, arXiv 2601.17237, Sec. 1).
 

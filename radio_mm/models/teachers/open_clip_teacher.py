@@ -11,7 +11,9 @@ Targets, following NVlabs/RADIO's own CLIP wrapper (``examples/common/model_load
   the projection, i.e. the tokens open_clip returns with ``output_tokens=True``; (B, width,
   h, w). For timm towers (SigLIP, SigLIP2) the trunk's normed ``forward_features`` patch
   tokens; SigLIP2 (``ViT-gopt-16-SigLIP2-384``, C-RADIOv3/v4's ``siglip2-g`` teacher, NVlabs/RADIO
-  issue #163) has no CLS token, and its summary is the attention-pool (``map``) embedding.
+  issue #163) has no CLS token, and its summary is the attention-pool (``map``) embedding,
+  as NVlabs/RADIO's ``SigLIP2Wrapper`` (same file) takes ``pooler_output`` and
+  ``last_hidden_state`` (after the final norm) of the Hugging Face tower.
 
 Only the image tower is built (open_clip's ``_build_vision_tower``, the constructor
 ``CLIP.__init__`` uses), so a ViT-H teacher does not also allocate a 350M-parameter text tower.
