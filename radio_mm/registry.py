@@ -51,8 +51,8 @@ def build_radio_mm_first(cfg, registry, *args, **kwargs):
     return registry.parent.build_func(cfg, registry, *args, **kwargs)
 
 
-def _child(name, parent, location):
-    return Registry(name, parent=parent, scope='radio_mm', locations=[location],
+def _child(name, parent, *locations):
+    return Registry(name, parent=parent, scope='radio_mm', locations=list(locations),
                     build_func=build_radio_mm_first)
 
 
@@ -60,8 +60,10 @@ MODELS = _child('model', MMENGINE_MODELS, 'radio_mm.models')
 WEIGHT_INITIALIZERS = _child('weight initializer', MMENGINE_WEIGHT_INITIALIZERS,
                              'radio_mm.models')
 # File-format functions that model code calls without importing radio_mm.formats (a
-# backbone's ``Pretrained`` init, a frozen classifier's key adoption): docs/architecture.md.
-FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, 'radio_mm.formats')
+# backbone's ``Pretrained`` init, a frozen classifier's key adoption), and ``radio_model``
+# for RADIOTeacher (from radio_mm.apis.model_loading): docs/architecture.md.
+FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, 'radio_mm.formats',
+                   'radio_mm.apis.model_loading')
 DATASETS = _child('dataset', MMENGINE_DATASETS, 'radio_mm.datasets')
 DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, 'radio_mm.datasets')
 TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, 'radio_mm.datasets')

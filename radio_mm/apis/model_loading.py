@@ -17,7 +17,8 @@ from radio_mm.formats import official_releases
 from radio_mm.formats.hf_checkpoint import read_hf_checkpoint
 from radio_mm.formats.radio_checkpoint import read_radio_checkpoint
 from radio_mm.models.backbones.radio_vit import RADIOViT
-from radio_mm.registry import MODELS
+from radio_mm.models.teachers.radio_teacher import RADIO_MODEL_LOADER
+from radio_mm.registry import FUNCTIONS, MODELS
 
 
 def radio_model(version='', progress=True, adaptor_names=None, neck_name=None,
@@ -101,6 +102,10 @@ def radio_model(version='', progress=True, adaptor_names=None, neck_name=None,
     if deploy:
         model.switch_to_deploy()
     return (model, student) if return_checkpoint else model
+
+
+# RADIOTeacher (models) builds its model with this loader without importing apis
+FUNCTIONS.register_module(name=RADIO_MODEL_LOADER, module=radio_model)
 
 
 def model_from_checkpoint(student, cfg=None):

@@ -71,7 +71,8 @@ def tiny_teacher_checkpoint(cfg, folder):
         teacher = MODELS.build(cfg)
     state = teacher.encoder.state_dict()
     # Full CLIP / SAM checkpoints hold the tower under a prefix; DINOv2 files do not.
-    prefix = {'OpenCLIPTeacher': 'visual.', 'SAMTeacher': 'image_encoder.'}.get(type_name(cfg), '')
+    prefix = {'OpenCLIPTeacher': 'visual.', 'SAMTeacher': 'image_encoder.',
+              'SAM2Teacher': 'image_encoder.'}.get(type_name(cfg), '')
     path = osp.join(folder, f"teacher_{cfg['name']}.pth")
     torch.save({prefix + k: v for k, v in state.items()}, path)
     return path

@@ -4,6 +4,7 @@
 import copy
 import math
 import os.path as osp
+import re
 
 from shrink_fixtures import (
     WDS_PER_SHARD,
@@ -29,6 +30,13 @@ SIZE_KEYS = ('scale', 'crop_size', 'size', 'stride', 'pad_size_divisor')
 TINY_CLIP = dict(embed_dim=32, vision_cfg=dict(width=32, layers=1, head_width=16))
 TINY_DINOV2 = dict(embed_dim=32, depth=1, num_heads=2)
 TINY_SAM = dict(embed_dim=32, depth=2, num_heads=2, global_attn_indexes=(1, ), window_size=4)
+# A timm trunk of an open_clip tower (SigLIP, SigLIP2), through OpenCLIPTeacher's trunk_kwargs
+TINY_TIMM_TRUNK = dict(embed_dim=32, depth=1, num_heads=2)
+# A Hiera of SAM 2's layout: four stages (pooling into stages 2-4), one global block
+TINY_SAM2 = dict(trunk=dict(embed_dim=8, num_heads=1, stages=[1, 1, 2, 1], global_att_blocks=[3],
+                            window_spec=[4, 4, 4, 2], window_pos_embed_bkg_spatial_size=[2, 2]),
+                 neck=dict(d_model=16, backbone_channel_list=[64, 32, 16, 8],
+                           position_encoding=dict(num_pos_feats=16)))
 
 
 # -- sizes --------------------------------------------------------------------------------
@@ -53,6 +61,11 @@ def shrink_teacher(cfg, folder):
         import open_clip
         vision = open_clip.get_model_config(cfg['model_name'])['vision_cfg']
         merged = dict(vision, **cfg.get('model_cfg', {}).get('vision_cfg', {}))
+        if merged.get('timm_model_name'):  # e.g. vit_giantopt_patch16_siglip_384
+            patch = int(re.search(r'patch(\d+)', merged['timm_model_name']).group(1))
+            side = merged['image_size'] // patch * patch  # SigLIP SO400M/14: 384 -> 378
+            cfg['trunk_kwargs'] = dict(TINY_TIMM_TRUNK, img_size=shrink_side(side, patch))
+            return _with_tiny_checkpoint(cfg, folder)
         tiny = copy.deepcopy(TINY_CLIP)
         tiny['vision_cfg']['image_size'] = shrink_side(merged['image_size'],
                                                        merged['patch_size'])
@@ -60,11 +73,31 @@ def shrink_teacher(cfg, folder):
     elif kind == 'DINOv2Teacher':
         cfg['arch_kwargs'] = dict(TINY_DINOV2)
         cfg['input_size'] = shrink_side(cfg.get('input_size', 224), 14)
+    elif kind == 'DINOv3Teacher':
+        cfg['arch_kwargs'] = dict(TINY_DINOV2)
+        cfg['input_size'] = shrink_side(cfg.get('input_size', 256), 16)
     elif kind == 'SAMTeacher':
         cfg['arch'] = dict(TINY_SAM)
         cfg['img_size'] = shrink_side(cfg.get('img_size', 1024), 16)
+    elif kind == 'SAM2Teacher':
+        cfg['encoder_overrides'] = copy.deepcopy(TINY_SAM2)
+        cfg['image_size'] = shrink_side(cfg.get('image_size') or 1024, 32)
+    elif kind == 'RADIOTeacher':
+        # A release file becomes a tiny random RADIOModel with the adaptors the config reads
+        # (the loading path itself is tests/test_models/test_teachers/test_radio_teacher.py).
+        adaptors = {cfg.get('summary_from'), cfg.get('features_from', 'backbone')}
+        cfg['model'] = dict(type='RADIOModel', backbone=dict(type='RADIOViT', arch=TINY_VIT),
+                            adaptors={name: dict(in_dims=TINY_VIT['embed_dims'], feature_dims=32,
+                                                 summary_dims=32, hidden_dims=32)
+                                      for name in sorted(adaptors - {None, 'backbone'})})
+        cfg['pretrained'] = None
+        cfg['input_size'] = shrink_side(cfg.get('input_size', 512), 16)
     else:
         raise KeyError(f'no shrinking rule for teacher type {kind!r}')
+    return _with_tiny_checkpoint(cfg, folder)
+
+
+def _with_tiny_checkpoint(cfg, folder):
     if cfg.get('pretrained') is not None:
         cfg['pretrained'] = tiny_teacher_checkpoint(cfg, folder)
     return cfg

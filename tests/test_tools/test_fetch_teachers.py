@@ -34,3 +34,26 @@ def test_offline_download_fails_in_one_line(name, tmp_path, offline, monkeypatch
     assert error.startswith('fetch_teachers.py: cannot download')
     assert weights.source in error and target in error
     assert not osp.exists(target) and not osp.exists(target + '.part')
+
+
+def test_dry_run_names_the_later_releases_teachers_and_radio_files(tmp_path, monkeypatch,
+                                                                   capsys):
+    tool = load_script('tools/fetch_teachers.py')
+    monkeypatch.setattr(sys, 'argv', ['fetch_teachers.py', '--dry-run', '--out-dir',
+                                      str(tmp_path), '--teachers', 'siglip2-g', 'dino_v3',
+                                      'sam2', 'c-radio_v4-h'])
+    tool.main()
+    printed = capsys.readouterr().out
+    for source in ('huggingface.co/timm/ViT-gopt-16-SigLIP2-384/',
+                   'huggingface.co/timm/vit_7b_patch16_dinov3.lvd1689m/',
+                   'dl.fbaipublicfiles.com/segment_anything_2/092824/sam2.1_hiera_large.pt',
+                   'huggingface.co/nvidia/C-RADIOv4-H/'):
+        assert source in printed
+    assert osp.join(str(tmp_path), 'c-radio_v4-h_half.pth.tar') in printed
+    assert not list(tmp_path.iterdir())  # a dry run writes nothing
+
+
+def test_missing_later_teacher_file_names_its_fetch_command():
+    from radio_mm.models.teachers.teacher_weight_files import fetch_command
+    assert fetch_command('ckpt/sam2.1_hiera_large.pt') == \
+        'python tools/fetch_teachers.py --out-dir ckpt --teachers sam2'

@@ -9,6 +9,10 @@ Checkpoints load in timm's layout (huggingface ``timm/vit_*_dinov2.lvd142m``) or
 facebookresearch/dinov2 one (``dinov2_vitg14_reg4_pretrain.pth``): timm's
 ``checkpoint_filter_fn`` maps the latter's keys and resamples the position embedding (trained
 at 518 px) to ``input_size``.
+
+:class:`DINOv3Teacher` (``dinov3_teacher.py``) is this teacher with timm's DINOv3 models: the
+family-specific parts are the class attributes ``archs`` and the methods
+:meth:`weights_hint` and :meth:`convert_checkpoint`.
 """
 import difflib
 
@@ -45,14 +49,16 @@ class DINOv2Teacher(BaseTeacher):
         dtype (str | None): ``'bf16'`` to run under autocast.
     """
 
+    archs = DINOV2_ARCHS
+
     def __init__(self, arch='vit_giant_patch14_reg4_dinov2', pretrained=None, input_size=224,
                  arch_kwargs=None, name='dino_v2', dtype=None):
-        if arch not in DINOV2_ARCHS:
-            close = difflib.get_close_matches(arch, DINOV2_ARCHS)
-            raise ValueError(f'DINOv2Teacher: unknown arch {arch!r} (closest: {close}); '
-                             f'choose one of {DINOV2_ARCHS}')
+        if arch not in self.archs:
+            close = difflib.get_close_matches(arch, self.archs)
+            raise ValueError(f'{type(self).__name__}: unknown arch {arch!r} (closest: '
+                             f'{close}); choose one of {self.archs}')
         super().__init__(name=name, arch=arch, pretrained=pretrained, dtype=dtype,
-                         weights_hint=dinov2_weights_hint(arch))
+                         weights_hint=self.weights_hint(arch))
         self.input_size = to_2tuple(input_size)
         # num_classes=0: DINOv2 has no classifier, and its checkpoints carry none
         with self.seeded_random_init():
@@ -67,10 +73,15 @@ class DINOv2Teacher(BaseTeacher):
         self.load_pretrained()
         self.freeze()
 
+    @staticmethod
+    def weights_hint(arch):
+        return dinov2_weights_hint(arch)
+
     def convert_checkpoint(self, state_dict):
         return checkpoint_filter_fn(state_dict, self.encoder)
 
     def encode(self, x):
-        tokens = self.encoder.forward_features(x)  # (B, 1 + registers + h*w, C), normed
+        # (B, 1 + registers + h*w, C) after the final norm, as x_norm_clstoken/patchtokens
+        tokens = self.encoder.forward_features(x)
         patches = tokens[:, self.encoder.num_prefix_tokens:]
         return tokens[:, 0], tokens_to_map(patches, self.feature_hw)

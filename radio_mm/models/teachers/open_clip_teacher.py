@@ -9,7 +9,11 @@ Targets, following NVlabs/RADIO's own CLIP wrapper (``examples/common/model_load
   of AM-RADIO makes the missing normalization irrelevant.
 * features: the final block's patch tokens after the tower's final norm (``ln_post``), before
   the projection, i.e. the tokens open_clip returns with ``output_tokens=True``; (B, width,
-  h, w). For timm towers (SigLIP) the trunk's normed ``forward_features`` patch tokens.
+  h, w). For timm towers (SigLIP, SigLIP2) the trunk's normed ``forward_features`` patch
+  tokens; SigLIP2 (``ViT-gopt-16-SigLIP2-384``, C-RADIOv3/v4's ``siglip2-g`` teacher, NVlabs/RADIO
+  issue #163) has no CLS token, and its summary is the attention-pool (``map``) embedding,
+  as NVlabs/RADIO's ``SigLIP2Wrapper`` (same file) takes ``pooler_output`` and
+  ``last_hidden_state`` (after the final norm) of the Hugging Face tower.
 
 Only the image tower is built (open_clip's ``_build_vision_tower``, the constructor
 ``CLIP.__init__`` uses), so a ViT-H teacher does not also allocate a 350M-parameter text tower.
@@ -17,9 +21,11 @@ Only the image tower is built (open_clip's ``_build_vision_tower``, the construc
 import difflib
 
 import open_clip
+import timm
 from open_clip.model import CLIPVisionCfg, _build_vision_tower
 from open_clip.timm_model import TimmModel
 from open_clip.transformer import VisionTransformer
+from torch import nn
 
 from radio_mm.registry import MODELS
 
@@ -37,6 +43,31 @@ def merge_model_cfg(model_cfg, overrides):
         else:
             merged[key] = value
     return merged
+
+
+class SizedTimmTower(TimmModel):
+    """open_clip's :class:`TimmModel` for a pass-through tower (``timm_proj='none'``, timm's
+    own pooling: SigLIP, SigLIP2), with extra ``timm.create_model`` arguments.
+
+    ``TimmModel.__init__`` gives timm only the pooling and class count, so a toy-size or
+    other-resolution trunk cannot be asked of it. This builds what its pass-through branch
+    builds (``trunk`` = the timm model with ``num_classes=0`` and the config's pool, ``head``
+    = an empty ``Sequential``): same module names, so the same checkpoints load.
+    """
+
+    def __init__(self, vision_cfg, trunk_kwargs):
+        nn.Module.__init__(self)  # not TimmModel.__init__: it would build the full-size trunk
+        if vision_cfg.get('timm_proj') != 'none' or \
+                vision_cfg.get('timm_pool') in ('abs_attn', 'rot_attn'):
+            raise ValueError('OpenCLIPTeacher: trunk_kwargs applies to pass-through timm towers '
+                             "(timm_proj='none' with timm's own pooling, as SigLIP/SigLIP2), "
+                             f"got timm_proj={vision_cfg.get('timm_proj')!r}, "
+                             f"timm_pool={vision_cfg.get('timm_pool')!r}")
+        self.trunk = timm.create_model(vision_cfg['timm_model_name'], pretrained=False,
+                                       num_classes=0, global_pool=vision_cfg['timm_pool'],
+                                       **trunk_kwargs)
+        self.image_size = tuple(self.trunk.patch_embed.img_size)
+        self.head = nn.Sequential()
 
 
 def open_clip_weights_hint(model_name, pretrained_tag):
@@ -65,13 +96,17 @@ class OpenCLIPTeacher(BaseTeacher):
             activation; without it open_clip's defaults (OpenAI CLIP statistics) apply.
         model_cfg (dict | None): overrides of the open_clip config, e.g. a tiny tower for
             tests: ``dict(embed_dim=32, vision_cfg=dict(width=64, layers=2, ...))``.
+        trunk_kwargs (dict | None): ``timm.create_model`` arguments for a timm tower's trunk
+            (:class:`SizedTimmTower`), e.g. a toy SigLIP2 tower: ``dict(embed_dim=64,
+            depth=2, num_heads=2, img_size=64)``.
         mean, std (tuple | None): explicit normalization on the [0, 1] scale.
         name (str): teacher name the distiller pairs with student tokens.
         dtype (str | None): ``'bf16'`` to run under autocast.
     """
 
     def __init__(self, model_name='ViT-H-14-378-quickgelu', pretrained=None, pretrained_tag=None,
-                 model_cfg=None, mean=None, std=None, name='clip', dtype=None):
+                 model_cfg=None, trunk_kwargs=None, mean=None, std=None, name='clip',
+                 dtype=None):
         base_cfg = open_clip.get_model_config(model_name)
         if base_cfg is None:
             close = difflib.get_close_matches(model_name, open_clip.list_models(), n=5)
@@ -84,9 +119,17 @@ class OpenCLIPTeacher(BaseTeacher):
 
         # never let timm towers download ImageNet weights; the checkpoint holds the tower
         vision_cfg = dict(cfg['vision_cfg'], output_tokens=True, timm_model_pretrained=False)
+        if trunk_kwargs and not vision_cfg.get('timm_model_name'):
+            raise ValueError(f'OpenCLIPTeacher: trunk_kwargs applies to timm towers; '
+                             f'{model_name!r} builds an open_clip VisionTransformer (size it with '
+                             "model_cfg=dict(vision_cfg=dict(width=..., layers=...)))")
         with self.seeded_random_init():
-            self.encoder = _build_vision_tower(cfg['embed_dim'], CLIPVisionCfg(**vision_cfg),
-                                               quick_gelu=cfg.get('quick_gelu', False))
+            if trunk_kwargs:
+                self.encoder = SizedTimmTower(vision_cfg, trunk_kwargs)
+            else:
+                self.encoder = _build_vision_tower(cfg['embed_dim'],
+                                                   CLIPVisionCfg(**vision_cfg),
+                                                   quick_gelu=cfg.get('quick_gelu', False))
         self._read_geometry(cfg, vision_cfg)
         self.set_normalization(mean or tag_cfg.get('mean', open_clip.OPENAI_DATASET_MEAN),
                                std or tag_cfg.get('std', open_clip.OPENAI_DATASET_STD))
@@ -139,6 +182,13 @@ class OpenCLIPTeacher(BaseTeacher):
             raise ValueError(f'{self.describe()}: only ViT image towers (open_clip '
                              f'VisionTransformer or timm ViT trunks) give patch tokens, got '
                              f'{type(tower).__name__}')
+
+    def check_geometry(self):
+        """timm towers may run at a size their patches do not divide, as published: SigLIP
+        SO400M/14 at 384 px (RADIOv2.5's ``siglip``) has 27x27 patches, and its patch
+        convolution leaves the last 6 pixel rows and columns unread, in open_clip too."""
+        if not isinstance(self.encoder, TimmModel):
+            super().check_geometry()
 
     def convert_checkpoint(self, state_dict):
         """Full CLIP checkpoints hold the tower under ``visual.``; tower-only files do not."""

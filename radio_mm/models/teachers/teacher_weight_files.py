@@ -7,7 +7,7 @@ missing file with the ``tools/fetch_teachers.py`` command that downloads it.
 """
 import os.path as osp
 
-from .weight_tables import AM_RADIO_TEACHERS
+from .weight_tables import AM_RADIO_TEACHERS, RELEASE_TEACHER_WEIGHTS
 
 FETCH_SCRIPT = 'tools/fetch_teachers.py'
 
@@ -19,8 +19,10 @@ def fetch_command(path):
     (``<out-dir>/<file name of that teacher>``), whatever the folder.
     """
     normalized = osp.normpath(path).replace(osp.sep, '/')
-    for name, teacher in AM_RADIO_TEACHERS.items():
-        filename = teacher.weights.filename
+    tables = {**{name: t.weights for name, t in AM_RADIO_TEACHERS.items()},
+              **RELEASE_TEACHER_WEIGHTS}
+    for name, weights in tables.items():
+        filename = weights.filename
         if normalized == filename or normalized.endswith('/' + filename):
             out_dir = normalized[:-len(filename)].rstrip('/') or '.'
             return f'python {FETCH_SCRIPT} --out-dir {out_dir} --teachers {name}'

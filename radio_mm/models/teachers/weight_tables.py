@@ -14,6 +14,17 @@ SAM_CHECKPOINT_URLS = {
     'vit_b': 'https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth',
 }
 
+# sam2/build_sam.py HF_MODEL_ID_TO_FILENAMES names the files; facebookresearch/sam2
+# checkpoints/download_ckpts.sh downloads them from these folders
+SAM2_CHECKPOINT_URLS = {
+    **{f'sam2.1_hiera_{size}': 'https://dl.fbaipublicfiles.com/segment_anything_2/092824/'
+       f'sam2.1_hiera_{name}.pt'
+       for size, name in (('t', 'tiny'), ('s', 'small'), ('b+', 'base_plus'), ('l', 'large'))},
+    **{f'sam2_hiera_{size}': 'https://dl.fbaipublicfiles.com/segment_anything_2/072824/'
+       f'sam2_hiera_{name}.pt'
+       for size, name in (('t', 'tiny'), ('s', 'small'), ('b+', 'base_plus'), ('l', 'large'))},
+}
+
 
 class TeacherWeights(NamedTuple):
     """One published checkpoint: a plain URL, or a file in a Hugging Face repository."""
@@ -52,4 +63,25 @@ AM_RADIO_TEACHERS = {
     'sam': PaperTeacher(
         dict(type='SAMTeacher', name='sam', arch='vit_h', img_size=1024),
         TeacherWeights('sam_vit_h_4b8939.pth', url=SAM_CHECKPOINT_URLS['vit_h'])),
+}
+
+
+# The teachers of the later releases (configs/_base_/models/*_teachers.py) that the paper's
+# table above lacks. open_clip's registry names the Hugging Face repositories (tag 'webli',
+# hf_hub 'timm/<model>/'); open_clip_pytorch_model.bin is its default file name
+# (open_clip/constants.py HF_WEIGHTS_NAME). timm's pretrained cfg names DINOv3's.
+RELEASE_TEACHER_WEIGHTS = {
+    # RADIOv2.5's SigLIP (RADIOv2.5_tech_report.md, "SigLIP": ViT-SO400M-14-SigLIP-384)
+    'siglip': TeacherWeights('siglip_so400m_14_384/open_clip_pytorch_model.bin',
+                             hf_repo='timm/ViT-SO400M-14-SigLIP-384',
+                             hf_file='open_clip_pytorch_model.bin'),
+    # C-RADIOv3/v4's SigLIP2-g-384 (NVlabs/RADIO issue #163)
+    'siglip2-g': TeacherWeights('siglip2_gopt_16_384/open_clip_pytorch_model.bin',
+                                hf_repo='timm/ViT-gopt-16-SigLIP2-384',
+                                hf_file='open_clip_pytorch_model.bin'),
+    # C-RADIOv4's DINOv3-7B (NVlabs/RADIO README); gated: accept the DINOv3 license first
+    'dino_v3': TeacherWeights('dinov3_vit7b16_lvd1689m/model.safetensors',
+                              hf_repo='timm/vit_7b_patch16_dinov3.lvd1689m',
+                              hf_file='model.safetensors'),
+    'sam2': TeacherWeights('sam2.1_hiera_large.pt', url=SAM2_CHECKPOINT_URLS['sam2.1_hiera_l']),
 }

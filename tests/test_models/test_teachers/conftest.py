@@ -21,6 +21,20 @@ TINY_TEACHERS = {
     'sam': dict(type='SAMTeacher', img_size=128,
                 arch=dict(embed_dim=64, depth=2, num_heads=2, global_attn_indexes=(1, ),
                           window_size=4)),
+    # C-RADIOv3/v4's teachers: SigLIP2-g (no CLS token, attention-pool summary), DINOv3-7B
+    # (RoPE, 4 registers, SwiGLU), SAM 2.1 Hiera-L (a two-block-per-stage Hiera)
+    'siglip2': dict(type='OpenCLIPTeacher', name='siglip2', model_name='ViT-gopt-16-SigLIP2-384',
+                    pretrained_tag='webli',
+                    trunk_kwargs=dict(embed_dim=64, depth=2, num_heads=2, img_size=64)),
+    'dino_v3': dict(type='DINOv3Teacher', arch='vit_7b_patch16_dinov3', input_size=64,
+                    arch_kwargs=dict(embed_dim=64, depth=2, num_heads=2)),
+    'sam2': dict(type='SAM2Teacher', arch='sam2.1_hiera_l', image_size=128,
+                 encoder_overrides=dict(
+                     trunk=dict(embed_dim=8, num_heads=1, stages=[1, 1, 2, 1],
+                                global_att_blocks=[3], window_spec=[4, 4, 4, 2],
+                                window_pos_embed_bkg_spatial_size=[2, 2]),
+                     neck=dict(d_model=16, backbone_channel_list=[64, 32, 16, 8],
+                               position_encoding=dict(num_pos_feats=16)))),
 }
 
 

@@ -3,8 +3,10 @@ import warnings
 
 import open_clip
 import pytest
+import timm
 import torch
 from PIL import Image
+from safetensors.torch import save_file
 from skimage import data
 
 from radio_mm.models.teachers import OpenCLIPTeacher
@@ -79,3 +81,49 @@ def test_unknown_model_and_tag_list_the_choices():
         OpenCLIPTeacher('ViT-H-14-378-quickgel')
     with pytest.raises(ValueError, match='dfn5b'):
         OpenCLIPTeacher('ViT-H-14-378-quickgelu', pretrained_tag='laion5b')
+
+
+SIGLIP2_TOY_TRUNK = dict(embed_dim=64, depth=2, num_heads=2, img_size=64)
+
+
+def test_siglip2_gives_the_attention_pooled_embedding_and_every_token(photos, tmp_path):
+    """SigLIP2-g (C-RADIOv3/v4's teacher) at toy size: the published open_clip file holds the
+    timm trunk under visual.trunk.* beside the text tower; it has no CLS token, and its
+    embedding is the MAP head's pooled query."""
+    trunk = timm.create_model('vit_giantopt_patch16_siglip_384', pretrained=False,
+                              num_classes=0, global_pool='map', **SIGLIP2_TOY_TRUNK).eval()
+    state = {f'visual.trunk.{k}': v for k, v in trunk.state_dict().items()}
+    state.update({'text.token_embedding.weight': torch.zeros(8, 4), 'logit_scale': torch.ones(1)})
+    path = str(tmp_path / 'open_clip_model.safetensors')
+    save_file(state, path)
+
+    teacher = _teacher(model_name='ViT-gopt-16-SigLIP2-384', pretrained_tag='webli',
+                       pretrained=path, trunk_kwargs=SIGLIP2_TOY_TRUNK)
+    out = teacher(photos)
+    x = teacher.preprocess(photos)
+    with torch.no_grad():
+        tokens = trunk.forward_features(x)
+        pooled = trunk.forward_head(tokens)
+    assert trunk.num_prefix_tokens == 0 and trunk.attn_pool is not None
+    assert teacher.mean == teacher.std == (0.5, 0.5, 0.5)
+    assert out.summary.shape == (2, teacher.summary_dim) == (2, 64)
+    assert torch.allclose(out.summary, pooled, atol=1e-5)
+    assert out.features.shape == (2, 64, 4, 4)
+    assert torch.allclose(out.features, tokens.transpose(1, 2).reshape(2, 64, 4, 4), atol=1e-5)
+
+
+def test_trunk_kwargs_are_refused_for_towers_they_cannot_size():
+    with pytest.raises(ValueError, match='timm towers'):
+        OpenCLIPTeacher('ViT-B-16', trunk_kwargs=dict(depth=2))
+    with pytest.raises(ValueError, match="timm_proj='none'"):  # ViT-B-16-SigLIP: timm_proj none
+        OpenCLIPTeacher('ViT-B-16-SigLIP', model_cfg=dict(vision_cfg=dict(timm_proj='linear')),
+                        trunk_kwargs=dict(depth=2))
+
+
+def test_siglip_so400m_14_runs_at_384_px_on_27x27_patches(photos):
+    """RADIOv2.5's SigLIP (ViT-SO400M-14-SigLIP-384): 384 px is no multiple of 14; the patch
+    convolution reads 27x27 patches, as in open_clip, so the teacher must accept it."""
+    teacher = _teacher(model_name='ViT-SO400M-14-SigLIP-384', pretrained_tag='webli',
+                       trunk_kwargs=dict(embed_dim=32, depth=1, num_heads=2))
+    assert teacher.input_size == (384, 384) and teacher.feature_hw == (27, 27)
+    assert teacher(photos[:1]).features.shape == (1, 32, 27, 27)

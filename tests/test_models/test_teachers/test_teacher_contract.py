@@ -8,12 +8,15 @@ from safetensors.torch import save_file
 from radio_mm.models.teachers import TeacherOutput
 from radio_mm.registry import MODELS
 
-KINDS = ['clip', 'dino_v2', 'sam']
+KINDS = ['clip', 'dino_v2', 'sam', 'siglip2', 'dino_v3', 'sam2']
 # (summary (B, C) or None, features (B, C, h, w)) for the batch of two photos
 EXPECTED_SHAPES = {
     'clip': ((2, 32), (2, 64, 4, 4)),
     'dino_v2': ((2, 64), (2, 64, 4, 4)),
     'sam': (None, (2, 256, 8, 8)),
+    'siglip2': ((2, 64), (2, 64, 4, 4)),
+    'dino_v3': ((2, 64), (2, 64, 4, 4)),
+    'sam2': (None, (2, 64, 4, 4)),  # Hiera's last stage (before the neck)
 }
 
 
@@ -100,7 +103,14 @@ def test_checkpoint_of_another_size_is_rejected(kind, make_teacher, tmp_path):
         image_size=64, patch_size=16, width=96, layers=2, head_width=32))),
              'dino_v2': dict(arch_kwargs=dict(embed_dim=96, depth=2, num_heads=2)),
              'sam': dict(arch=dict(embed_dim=96, depth=2, num_heads=2, global_attn_indexes=(1, ),
-                                   window_size=4))}[kind]
+                                   window_size=4)),
+             'siglip2': dict(trunk_kwargs=dict(embed_dim=96, depth=2, num_heads=2, img_size=64)),
+             'dino_v3': dict(arch_kwargs=dict(embed_dim=96, depth=2, num_heads=2)),
+             'sam2': dict(encoder_overrides=dict(
+                 trunk=dict(embed_dim=8, num_heads=1, stages=[1, 1, 2, 1], global_att_blocks=[3],
+                            window_spec=[4, 4, 4, 2], window_pos_embed_bkg_spatial_size=[2, 2]),
+                 neck=dict(d_model=32, backbone_channel_list=[64, 32, 16, 8],
+                           position_encoding=dict(num_pos_feats=32))))}[kind]
     path = _save_encoder(make_teacher(kind, **wider), tmp_path / 'wider.pth')
     with pytest.raises(RuntimeError, match='different configuration') as err:
         make_teacher(kind, pretrained=path)
@@ -132,7 +142,7 @@ def test_bf16_autocast_returns_float32_close_to_fp32(kind, make_teacher, photos,
     assert not torch.equal(approx.features, exact.features)  # autocast did run in bf16
 
 
-@pytest.mark.parametrize('kind', ['clip', 'dino_v2'])
+@pytest.mark.parametrize('kind', ['clip', 'dino_v2', 'siglip2', 'dino_v3', 'sam2'])
 def test_preprocess_stretches_to_input_size_and_normalizes_on_unit_scale(kind, make_teacher):
     teacher = make_teacher(kind)
     gray = torch.full((1, 3, 30, 90), 0.5)
