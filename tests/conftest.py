@@ -1,4 +1,5 @@
 import os
+import socket
 import sys
 
 import numpy as np
@@ -22,6 +23,14 @@ def python():
     return sys.executable
 
 
+@pytest.fixture
+def free_port():
+    """A TCP port nothing listens on now, for a test's own process group or launcher."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope='session')
 def astronaut():
     """A real photo (skimage's sample), (1, 3, 512, 512) float in [0, 1]."""
@@ -35,3 +44,8 @@ def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'all_configs: every shipped config shrunk and run through '
         'tools/train.py / tools/test.py (tests/test_configs/test_all_configs_run.py)')
+    # Tests that start several processes (gloo process groups, torchrun, tools/dist_*.sh);
+    # part of `pytest tests` (CI), each under a minute; `-m multiprocess` runs only them.
+    config.addinivalue_line(
+        'markers', 'multiprocess: starts several processes (torch.distributed on gloo, '
+        'torchrun, tools/dist_train.sh)')

@@ -1,16 +1,8 @@
 #!/usr/bin/env bash
-# tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]  (DDP via torchrun; GPUS processes)
+# tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]  (torchrun; GPUS processes per node)
+# Several nodes: NNODES=2 NODE_RANK=0|1 MASTER_ADDR=<node 0> PORT=29500 on each (dist_launch.sh).
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$(dirname "$0")/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+source "$(dirname "$0")/dist_launch.sh"
+"${TORCHRUN[@]}" "$(dirname "$0")/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

@@ -8,7 +8,8 @@ Work is split into units, one output shard each: consecutive ``images_per_shard`
 map-style dataset, or one input tar of :class:`WebDatasetImages`. Unit ``u`` belongs to rank
 ``u % world_size``; a rank's dataloader workers take its units in turn, decode images and run
 the pipeline; the main process runs the teachers. Everything a shard holds depends on its
-unit alone, so shards come out byte-identical however the work is split or interrupted:
+unit alone, so shards come out byte-identical however the work is split or interrupted (on
+the same hardware and number of threads: float sums in the teachers round by thread count):
 
 * view ``k`` of image ``i`` runs the pipeline under a seed derived from (seed, unit, i, k);
 * teachers see batches of consecutive views of one unit (never mixed with another unit's);
@@ -16,6 +17,15 @@ unit alone, so shards come out byte-identical however the work is split or inter
 
 A shard is written to ``.<name>.partial`` and renamed when complete, so a finished shard is
 never half-written and ``resume=True`` skips exactly the finished ones.
+
+Under torchrun (``--launcher pytorch``) every rank writes its own shards into the one
+``--out`` folder, which must be storage all nodes share. The manifest is written once, by
+rank 0 between two barriers before any shard (atomically, like the shards): ``--resume``
+checks a cache's settings against it, and a reader refuses a cache whose manifest lists a
+shard that is not there. After every rank's last shard (a barrier) rank 0 checks that the
+folder holds every shard of the manifest, else stops naming the missing ones, and logs the
+whole cache. The shards, their records and the manifest are the bytes a single process
+writes.
 """
 import copy
 import hashlib
@@ -30,7 +40,7 @@ import cv2
 import torch
 import webdataset as wds
 from mmengine.config import Config
-from mmengine.dist import barrier, get_dist_info
+from mmengine.dist import barrier, get_dist_info, get_world_size, is_distributed
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 from mmengine.runner import set_random_seed
@@ -50,8 +60,10 @@ from radio_mm.formats.teacher_cache import (
     differences,
     encode_array,
     features_key,
+    missing_shards,
     plain,
     read_manifest,
+    read_shard_record,
     shard_name,
     shard_record_name,
     summary_key,
@@ -282,7 +294,36 @@ def build_teacher_cache(config, out_dir, views=1, dtype='fp32', resume=False,
               f"{result['views_written']} views in {result['seconds']:.1f} s "
               f"({result['views_written'] / max(result['seconds'], 1e-9):.2f} views/s); "
               f"{result['skipped_images']} unreadable images skipped", logger='current')
+    _check_complete(out_dir, manifest, run)
     return dict(result, manifest=manifest)
+
+
+def _check_complete(out_dir, manifest, run):
+    """After every rank's last shard, rank 0 checks that the cache holds every shard of its
+    manifest and logs the whole cache. Ranks given by hand (no process group spanning them)
+    run apart: each says how many shards other ranks still owe."""
+    spanned = is_distributed() and get_world_size() == run.world_size > 1
+    if spanned:
+        barrier()  # every rank has published its shards
+    if spanned and run.rank != 0:
+        return
+    missing = missing_shards(out_dir, manifest)
+    if missing and spanned:
+        raise FileNotFoundError(
+            f'teacher cache {out_dir}: every rank finished, yet {len(missing)} of '
+            f'{len(manifest.shards)} shards are not in the folder (e.g. {missing[0]}): --out '
+            'must be storage that every node writes to and reads (a shared filesystem); '
+            'complete the cache there with --resume')
+    if missing:
+        print_log(f'teacher cache {out_dir}: rank {run.rank} of {run.world_size} is done; '
+                  f'{len(missing)} of {len(manifest.shards)} shards are still to be written by '
+                  'the other ranks', logger='current')
+        return
+    records = [read_shard_record(out_dir, s) for s in manifest.shards]
+    print_log(f'teacher cache {out_dir} complete: {len(manifest.shards)} shards from '
+              f'{run.world_size} rank(s), {sum(r["views"] for r in records)} views, '
+              f'{sum(len(r["skipped"]) for r in records)} unreadable images skipped',
+              logger='current')
 
 
 def _check_arguments(views, dtype):

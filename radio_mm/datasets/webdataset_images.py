@@ -2,7 +2,10 @@
 
 The stream is endless: pass after pass over the shards, each pass in a new shard order drawn
 from ``(seed, start_iter, pass)``, the same on every process. Each pass's shard list is split
-across ranks and dataloader workers ("readers"), so every reader reads different shards.
+across ranks and dataloader workers ("readers") as webdataset splits it
+(:func:`split_shards`), so every reader reads different shards and one pass reads every sample
+once. Shard counts that do not divide evenly among the readers are allowed and warned about
+once at the start (:func:`uneven_split_warning` says what they cost).
 Undecodable or too small images, and tar members lost to a truncated shard or a damaged
 member header (:mod:`.tar_members`), are skipped, logged and handed along with the next
 sample, like :class:`UnlabeledImageDataset` does.
@@ -14,6 +17,7 @@ reproducible (same checkpoint, same stream) but reads other samples than the int
 would have; samples seen shortly before the interruption may come again sooner.
 """
 import itertools
+import logging
 import random
 import re
 
@@ -65,6 +69,7 @@ class WebDatasetImages(IterableDataset):
         # (seed, start_iter) in shared memory: persistent dataloader workers, started before
         # a resume is loaded, read the new position when the loop iterates them again.
         self._stream = torch.tensor([seed, 0], dtype=torch.int64).share_memory_()
+        self._warned = torch.zeros((), dtype=torch.bool).share_memory_()  # uneven split
         self._length = None
 
     def restart_at(self, start_iter, seed=None):
@@ -86,7 +91,8 @@ class WebDatasetImages(IterableDataset):
         return self._length
 
     def _reader(self):
-        """(this reader's index, number of readers): ranks x dataloader workers."""
+        """(rank, world size, dataloader worker, workers) of this reader, as webdataset sees
+        them (the launcher's ``RANK``/``WORLD_SIZE``, else the process group)."""
         rank, world_size, worker, num_workers = wds.utils.pytorch_worker_info()
         readers = world_size * num_workers
         if len(self.shards) < readers:
@@ -95,24 +101,29 @@ class WebDatasetImages(IterableDataset):
                 f'x {num_workers} dataloader workers): each reader needs shards of its own. '
                 f'Lower train_dataloader.num_workers to {max(1, len(self.shards) // world_size)}'
                 ' or split the data into more shards')
-        return rank * num_workers + worker, readers
+        warning = uneven_split_warning(len(self.shards), world_size, num_workers)
+        if warning and rank == 0 and worker == 0 and not self._warned:
+            self._warned.fill_(True)  # shared: workers started later do not repeat it
+            print_log(warning, logger='current', level=logging.WARNING)
+        return rank, world_size, worker, num_workers
 
-    def _shard_urls(self, reader, readers, seed, start_iter):
+    def _shard_urls(self, reader, seed, start_iter):
         passes = itertools.count() if self.num_passes is None else range(self.num_passes)
         for epoch in passes:
             order = list(self.shards)
             if self.shuffle_shards:  # same order on every reader: their slices are disjoint
                 random.Random(f'{seed}/{start_iter}/{epoch}').shuffle(order)
-            for url in order[reader::readers]:
+            for url in split_shards(order, *reader):
                 yield dict(url=url)
 
     def _samples(self, handler):
-        reader, readers = self._reader()
+        reader = self._reader()
         seed, start_iter = (int(v) for v in self._stream)
-        samples = tar_samples(self._shard_urls(reader, readers, seed, start_iter), handler)
+        samples = tar_samples(self._shard_urls(reader, seed, start_iter), handler)
         if self.shuffle_buffer:
+            rank, world_size, worker, _ = reader
             samples = wds.shuffle(self.shuffle_buffer, rng=random.Random(
-                f'{seed}/{start_iter}/reader{reader}'))(samples)
+                f'{seed}/{start_iter}/reader{worker * world_size + rank}'))(samples)
         return samples
 
     def __iter__(self):
@@ -152,6 +163,45 @@ class WebDatasetImages(IterableDataset):
         if payload is None:
             raise UnusableImage(f'no {"/".join(self.image_keys)} member')
         return self.pipeline(decoded_results(payload, key, self.min_side))
+
+
+def split_shards(shards, rank, world_size, worker, num_workers):
+    """The shards one reader reads: webdataset's ``split_by_node`` (every ``world_size``-th
+    shard from ``rank``), then ``split_by_worker`` (every ``num_workers``-th of those from
+    ``worker``; webdataset 1.0 ``shardlists.py``). Ranks get shards first, so with an uneven
+    count no rank holds more than one shard above another."""
+    return shards[rank::world_size][worker::num_workers]
+
+
+def uneven_split_warning(num_shards, world_size, num_workers):
+    """What an uneven split of ``num_shards`` among ranks x workers costs, and the fix; None
+    when they divide evenly.
+
+    webdataset deals shards out whole and leaves uneven counts to the user (its
+    ``split_by_node``/``split_by_worker`` slice the list; its documentation splits "at the
+    shard level, not at the sample level"). The rule here is the same: every reader reads
+    the shards :func:`split_shards` deals it, so one pass still reads every sample exactly
+    once, but readers with one shard fewer finish the pass sooner.
+    """
+    readers = world_size * num_workers
+    if num_shards % readers == 0:
+        return None
+    per_rank = [len(range(rank, num_shards, world_size)) for rank in range(world_size)]
+    per_reader = sorted({len(split_shards(range(num_shards), r, world_size, w, num_workers))
+                         for r in range(world_size) for w in range(num_workers)})
+    below = num_shards // readers * readers
+    multiples = ' or '.join(str(n) for n in (below, below + readers) if n)
+    workers = [w for w in range(num_workers - 1, 0, -1) if num_shards % (world_size * w) == 0]
+    fix = f'write the corpus in a multiple of {readers} shards ({multiples})' + (
+        f' or set train_dataloader.num_workers={workers[0]}' if workers else '')
+    ranks = ', '.join(f'rank {r}: {n}' for r, n in enumerate(per_rank))
+    return (f'{num_shards} WebDataset shards do not divide evenly among {readers} readers '
+            f'({world_size} ranks x {num_workers} dataloader workers): per pass a reader reads '
+            f'{" or ".join(map(str, per_reader))} shards ({ranks}). A pass still reads every '
+            'sample once, but readers finish it at different times: with num_passes set, '
+            'readers (and ranks with fewer shards) yield fewer samples; in the endless stream, '
+            'shards dealt to readers with fewer shards come round more often (shuffle_shards '
+            f'evens this out over passes, a fixed order does not). For an even split, {fix}.')
 
 
 def describe_lost_members(error):

@@ -340,3 +340,23 @@ def test_settings_errors_name_the_field_and_absent_checkpoints_are_not_trusted(
         MODELS.build(other.model)
     other.model.trust_cache_manifest = True
     MODELS.build(other.model)
+
+
+def test_rank_0_refuses_a_cache_missing_other_ranks_shards(fp32_cache, tmp_path, monkeypatch):
+    """What rank 0 of a 2-rank build sees when rank 1 wrote to a folder of its own node."""
+    from radio_mm.apis import teacher_cache
+    from radio_mm.formats.teacher_cache import read_manifest
+    local = tmp_path / 'node0'
+    shutil.copytree(fp32_cache, local)
+    os.remove(local / 'views-00001.tar')  # rank 1's shard
+    monkeypatch.setattr(teacher_cache, 'is_distributed', lambda: True)
+    monkeypatch.setattr(teacher_cache, 'get_world_size', lambda: 2)
+    monkeypatch.setattr(teacher_cache, 'barrier', lambda: None)
+    run = teacher_cache._RunSettings(rank=0, world_size=2, batch_size=4, num_workers=0, seed=0,
+                                     device=torch.device('cpu'))
+    with pytest.raises(FileNotFoundError, match=r'every rank finished, yet 1 of 3 shards .*'
+                                                r'views-00001.tar.*shared filesystem'):
+        teacher_cache._check_complete(str(local), read_manifest(str(local)), run)
+    # ranks started by hand (no process group spanning them) run apart: no error
+    monkeypatch.setattr(teacher_cache, 'is_distributed', lambda: False)
+    teacher_cache._check_complete(str(local), read_manifest(str(local)), run)

@@ -1,12 +1,18 @@
 import itertools
+import json
+import logging
+import os
 import tarfile
 
 import numpy as np
 import pytest
+import torch
 import webdataset as wds
+from mmengine.logging import MMLogger
 from torch.utils.data import DataLoader
 
 from radio_mm.datasets import WebDatasetImages
+from radio_mm.datasets.webdataset_images import split_shards, uneven_split_warning
 
 PIPELINE = [dict(type='Resize', scale=(24, 24)), dict(type='PackImageInputs')]
 
@@ -161,3 +167,65 @@ def test_a_damaged_member_header_counts_the_members_it_loses(tmp_path, rgb_array
     skipped = [p for s in samples for p in s['data_samples'].skipped]
     offset = tarfile.open(shard_copy).getmember('s2.png').offset + block * tarfile.BLOCKSIZE
     assert skipped == [f'{shard}: 12 members from byte {offset}']
+
+
+def test_readers_split_shards_as_webdataset_does_and_uneven_counts_are_explained(monkeypatch):
+    urls = [f'{n}.tar' for n in range(7)]
+    for rank, worker in itertools.product(range(2), range(3)):
+        # webdataset's own splitters, told the reader by the variables they read
+        monkeypatch.setenv('RANK', str(rank))
+        monkeypatch.setenv('WORLD_SIZE', '2')
+        monkeypatch.setenv('WORKER', str(worker))
+        monkeypatch.setenv('NUM_WORKERS', '3')
+        expected = list(wds.split_by_worker(wds.split_by_node(urls)))
+        assert split_shards(urls, rank, 2, worker, 3) == expected
+    assert uneven_split_warning(8, 2, 2) is None
+    warning = uneven_split_warning(6, 2, 2)
+    assert '6 WebDataset shards do not divide evenly among 4 readers (2 ranks x 2' in warning
+    assert 'reads 1 or 2 shards (rank 0: 3, rank 1: 3)' in warning
+    assert warning.endswith('a multiple of 4 shards (4 or 8) or set '
+                            'train_dataloader.num_workers=1.')
+
+
+def _one_pass_per_epoch(rank, world_size, port, shards, out):
+    """A rank of the sample-count test: started as torchrun starts one, reading two epochs of
+    one pass each with two dataloader workers."""
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
+    torch.distributed.init_process_group('gloo')
+    # what this rank and its dataloader workers (forked from it) log, in a file of its own
+    log = logging.FileHandler(os.path.join(out, f'rank{rank}.log'))
+    MMLogger.get_current_instance().addHandler(log)
+    dataset = WebDatasetImages(shards, pipeline=PIPELINE, shuffle_buffer=4, num_passes=1)
+    loader = DataLoader(dataset, batch_size=None, num_workers=2, collate_fn=_as_is)
+    epochs = [[s['data_samples'].img_path for s in loader] for _ in range(2)]
+    with open(os.path.join(out, f'rank{rank}.json'), 'w') as f:
+        json.dump(epochs, f)
+    torch.distributed.destroy_process_group()
+
+
+def _as_is(sample):
+    return sample
+
+
+@pytest.mark.multiprocess
+def test_two_ranks_of_two_workers_read_every_sample_once_per_pass(tmp_path, rgb_arrays,
+                                                                   encode_png, free_port):
+    shards, keys = [], []
+    for n in range(6):  # 6 shards for 2 ranks x 2 workers: readers get 2, 2, 1 and 1
+        shards.append(str(tmp_path / f'{n:05d}.tar'))
+        with wds.TarWriter(shards[-1]) as sink:
+            for i in range(3):
+                keys.append(f'{shards[-1]}:{n}_{i}')
+                sink.write({'__key__': f'{n}_{i}', 'png': encode_png(rgb_arrays[i])})
+    # forked: spawned ranks would also spawn their dataloader workers, each re-importing all
+    torch.multiprocessing.start_processes(_one_pass_per_epoch, nprocs=2, start_method='fork',
+                                          args=(2, free_port, shards, str(tmp_path)))
+    per_rank = [json.loads((tmp_path / f'rank{r}.json').read_text()) for r in range(2)]
+    for epoch in range(2):
+        read = [key for epochs in per_rank for key in epochs[epoch]]
+        assert sorted(read) == sorted(keys)  # none twice, none missed
+        # ranks take shards first (split_by_node), then workers: 3 shards each
+        assert [len(epochs[epoch]) for epochs in per_rank] == [9, 9]
+    logs = ''.join((tmp_path / f'rank{r}.log').read_text() for r in range(2))
+    assert logs.count('6 WebDataset shards do not divide evenly') == 1  # once in the run

@@ -2,7 +2,7 @@
 
 Covers: checkpoint + PCA picture written, corrupt images skipped and reported, the
 checkpoint loading back through radio_model, resume continuing the same schedule, and a
-2-process DDP run (gloo on CPU) through tools/dist_train.sh.
+DDP run (gloo on CPU) through tools/dist_train.sh on 2 "nodes" of one process each.
 """
 import glob
 import json
@@ -109,16 +109,22 @@ def test_resume_continues_the_same_schedule(small_config, tmp_path, python, repo
     assert osp.isfile(interrupted / 'iter_6.pth')
 
 
-def test_two_process_ddp(small_config, tmp_path, python, repo_root):
-    env = dict(os.environ, PYTHON=python, PORT='29533', OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        ['bash', 'tools/dist_train.sh', small_config(2), '2', '--work-dir', str(tmp_path)],
-        cwd=repo_root, capture_output=True, text=True, env=env)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
-    assert 'Distributed training: True' in output
-    assert 'using the gloo backend' in output
+@pytest.mark.multiprocess
+def test_two_nodes_of_one_process(small_config, tmp_path, python, repo_root, free_port):
+    """tools/dist_train.sh as run on each node of a 2-node job (here both on localhost)."""
+    env = dict(os.environ, PYTHON=python, OMP_NUM_THREADS='1', NNODES='2',
+               MASTER_ADDR='127.0.0.1', PORT=str(free_port))
+    command = ['bash', 'tools/dist_train.sh', small_config(2), '1', '--work-dir', str(tmp_path)]
+    nodes = [subprocess.Popen(command, cwd=repo_root, env=dict(env, NODE_RANK=str(rank)),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for rank in range(2)]
+    outputs = [node.communicate(timeout=300)[0] for node in nodes]
+    for rank, (node, output) in enumerate(zip(nodes, outputs)):
+        assert node.returncode == 0, output[-4000:]
+        assert f'node {rank} of 2, 1 processes here, world size 2' in output
+    assert 'Distributed training: True' in outputs[0]
+    assert 'using the gloo backend' in outputs[0]
     assert osp.isfile(tmp_path / 'iter_2.pth')
-    # Each rank's random generators, for an exact resume.
+    # One random-generator state per rank of the run, for an exact resume: world size 2.
     states = torch.load(tmp_path / 'iter_2.pth')['rng_states']
     assert len(states) == 2 and all('torch' in s and 'numpy' in s for s in states)

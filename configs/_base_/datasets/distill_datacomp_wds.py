@@ -1,6 +1,7 @@
 # DataComp-style WebDataset shards: an endless stream split across ranks and dataloader
-# workers (every rank x worker needs shards of its own), trained with StreamTrainLoop, which
-# restarts the stream with a new shard order on resume (see WebDatasetImages).
+# workers (every rank x worker needs shards of its own; a multiple of ranks x workers splits
+# evenly), trained with StreamTrainLoop, which restarts the stream with a new shard order on
+# resume (see WebDatasetImages).
 # The corpus path and shard count are placeholders for your copy.
 crop_size = 432
 train_pipeline = [
