@@ -370,6 +370,12 @@ def saved_bytes(student, teacher_names, hw, batch_size):
     counter = SavedForBackward()
     with counter.checkpoint_units(), counter.hooks(), AutocastOnMeta():
         student_loss(student, _meta_images(batch_size, hw), teacher_names)
+    if student.backbone.with_cp and not counter.num_units:
+        raise RuntimeError(
+            f'{type(student.backbone).__name__} checkpoints no unit through a module-level '
+            '`checkpoint` (torch.utils.checkpoint.checkpoint) of radio_mm, so activations '
+            'with checkpointing cannot be counted: update SavedForBackward.checkpoint_units '
+            'to the way the backbone now checkpoints')
     return counter.totals()
 
 
