@@ -146,9 +146,6 @@ def test_eradio_release_layout_matches_official_outputs(tmp_path):
 
 def test_public_attributes_are_the_official_models(tmp_path):
     """The official RADIOModel's attribute table (`radio/radio_model.py`, hubconf.py)."""
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).parents[1] / 'test_models'))
     from release_checkpoints import build_release
     release, _ = build_release('c-radio_v3-b')  # 3 teachers (sam without summary), 8 tokens
     path = tmp_path / 'v3.pth.tar'

@@ -196,7 +196,6 @@ def test_eradio_release_name_follows_the_built_architecture():
 
 def test_attention_head_release_round_trips(tmp_path):
     """A C-RADIOv4 release with attention heads converts and exports back, heads included."""
-    sys.path.insert(0, osp.join(osp.dirname(__file__), '..', 'test_models'))
     from release_checkpoints import build_release
 
     from radio_mm.formats.radio_checkpoint import read_radio_checkpoint

@@ -1,14 +1,10 @@
 """C-RADIOv4's attention feature head (NVlabs/RADIO `radio/adaptor_attn.py`, AttnFDHead)."""
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+from release_checkpoints import _mlp_state, reference_mlp
 
 from radio_mm.models.adaptors import AttnFDHead, TeacherAdaptor, adaptor_mlp_from_state_dict
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from release_checkpoints import _mlp_state, reference_mlp  # noqa: E402
 
 
 def test_attn_head_loads_release_weights_and_equals_reference():

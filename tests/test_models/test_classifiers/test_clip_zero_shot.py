@@ -159,8 +159,6 @@ def test_siglip2_text_tower_zero_shot(tmp_path):
 
 
 def test_radio2mm_prints_a_siglip2_zero_shot_config(tmp_path):
-    import sys
-    sys.path.insert(0, osp.join(osp.dirname(__file__), '..'))
     from release_checkpoints import build_release
 
     from radio_mm.apis.student_configs import student_configs
