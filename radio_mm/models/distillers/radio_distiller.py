@@ -35,7 +35,7 @@ from ..teachers.base_teacher import resize_images
 from ..teachers.cached_teacher import cached_teachers
 from ..teachers.teacher_weight_files import check_teacher_weights
 from .partition import Partition, check_teacher_inputs, key_suffixes
-from .shifted_views import ShiftedViews
+from .shifted_views import NO_SHIFT, ShiftedViews
 from .teacher_inputs import WholeImage
 
 # uint8 BGR batches -> RGB floats in [0, 1], what teachers take.
@@ -322,10 +322,12 @@ class RADIODistiller(BaseModel):
         student at ``student_hw``; with ``shift`` (the student view's :class:`Shift`), the
         teacher sees its own shifted view and both are compared on their overlap."""
         teacher = self.teachers[name]
+        teacher_input = teacher_input or WholeImage()
         if shift is not None:
-            images, target_shift = ShiftedViews.teacher_view(
+            images, target_shift = (ShiftedViews.teacher_view(
                 self.shifted_views, images, name, teacher.valid_feature_hw(images.shape[-2:]))
-        target = (teacher_input or WholeImage())(teacher, images, student_hw, data_samples)
+                if teacher_input.takes_shifted_views else (images, NO_SHIFT))
+        target = teacher_input(teacher, images, student_hw, data_samples)
         summary, features = self.student.adaptors[name](radio, standardized=True)
         h, w = target.features.shape[-2:]
         target_features = target.features

@@ -66,6 +66,9 @@ class WholeImage:
 
     mode = 'resize'
     needs_online_teacher = False
+    # a shifted view (C-RADIOv4's shift-equivariant loss) moves by whole cells of the grid
+    # the teacher encodes the image on
+    takes_shifted_views = True
 
     def check(self, teacher):
         """Nothing to check: every teacher takes any image size."""
@@ -92,6 +95,7 @@ class TiledImage:
 
     mode = 'tile'
     needs_online_teacher = True
+    takes_shifted_views = True  # a shift of c cells is c x tiles cells of the stitched grid
 
     def __init__(self, tiles='auto'):
         self.tiles = _auto_or_int(tiles, 'tile mode tiles')
@@ -144,6 +148,10 @@ class Mosaic:
 
     mode = 'mosaic'
     needs_online_teacher = True
+    # an image's cell of the mosaic is a fraction of the teacher's grid: a shift drawn on
+    # that grid is no whole number of the image's own cells; the teacher sees it unshifted
+    # and only the student's view moves [ours]
+    takes_shifted_views = False
 
     def __init__(self, grid='auto'):
         self.grid = _auto_or_int(grid, 'mosaic grid')

@@ -18,6 +18,7 @@ Features (``features=``):
 """
 import importlib.util
 import os.path as osp
+from collections.abc import Mapping
 
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
@@ -44,6 +45,15 @@ def sam2_config_path(arch):
     return path
 
 
+def _plain(value):
+    """``value`` with every mapping a dict and every sequence a list."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def build_sam2_image_encoder(arch, encoder_overrides=None):
     """``(image_encoder, image_size)`` of the packaged ``arch`` config, ``encoder_overrides``
     merged into its ``model.image_encoder`` section (e.g. ``dict(trunk=dict(embed_dim=8))``).
@@ -52,7 +62,9 @@ def build_sam2_image_encoder(arch, encoder_overrides=None):
     from hydra.utils import instantiate  # sam2's own dependencies
     from omegaconf import OmegaConf
     cfg = OmegaConf.load(path).model
-    encoder_cfg = OmegaConf.merge(cfg.image_encoder, OmegaConf.create(encoder_overrides or {}))
+    # mmengine hands ConfigDicts and tuples, which OmegaConf refuses: plain containers
+    overrides = OmegaConf.create(_plain(encoder_overrides or {}))
+    encoder_cfg = OmegaConf.merge(cfg.image_encoder, overrides)
     return instantiate(encoder_cfg, _recursive_=True), int(cfg.image_size)
 
 
