@@ -1,3 +1,4 @@
-from .radio_distiller import Partition, RADIODistiller
+from .partition import Partition
+from .radio_distiller import RADIODistiller
 
 __all__ = ['RADIODistiller', 'Partition']

@@ -1,7 +1,8 @@
 """RADIODistiller: multi-teacher feature distillation of AM-RADIO (Ranzinger et al., 2024).
 
 Per step, for each data partition (a share of the batch with its own teachers and student
-resolutions; the paper gives SAM its own high-resolution partition, sec. 4.3):
+resolutions, :class:`Partition`; the paper gives SAM its own high-resolution partition, sec.
+4.3; RADIOv2.5 puts every teacher in a low- and a high-resolution partition):
 
 1. the student (a :class:`RADIOModel`) sees the images at a resolution drawn for this step;
 2. every teacher of the partition sees the same images at its own resolution;
@@ -16,7 +17,6 @@ images, every teacher on every image with the student at its partition's
 (summary and feature cosine, feature MSE) for :class:`TeacherAgreement`.
 """
 import copy
-import random
 from typing import NamedTuple, Optional
 
 import torch
@@ -33,46 +33,12 @@ from ..losses import cosine_distance
 from ..teachers.base_teacher import resize_images
 from ..teachers.cached_teacher import cached_teachers
 from ..teachers.teacher_weight_files import check_teacher_weights
+from .partition import Partition, check_teacher_inputs, key_suffixes
+from .teacher_inputs import WholeImage
 
 # uint8 BGR batches -> RGB floats in [0, 1], what teachers take.
 DEFAULT_DATA_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=[0., 0., 0.],
                                  std=[255., 255., 255.], bgr_to_rgb=True)
-
-
-class Partition:
-    """A share of each batch, the teachers that see it and the student's resolutions.
-
-    Args:
-        teachers (list[str]): teacher names.
-        batch_fraction (float): share of the batch (partitions split it in order).
-        resolutions (list[tuple[int, int]]): student (H, W) choices, one drawn per step.
-        milestones (list[tuple[int, list]]): ``(iteration, resolutions)`` switches, e.g. the
-            paper's 256 px then 432 px stages.
-        eval_resolution (tuple[int, int] | None): student (H, W) when evaluating; None for
-            the largest resolution of the last stage (where training ends).
-    """
-
-    def __init__(self, teachers, batch_fraction=1.0, resolutions=((256, 256), ),
-                 milestones=(), eval_resolution=None):
-        self.teachers = list(teachers)
-        self.batch_fraction = batch_fraction
-        self.resolutions = [tuple(r) for r in resolutions]
-        self.milestones = sorted((int(i), [tuple(r) for r in rs]) for i, rs in milestones)
-        last_stage = self.milestones[-1][1] if self.milestones else self.resolutions
-        self.eval_resolution = tuple(eval_resolution or max(last_stage,
-                                                            key=lambda r: r[0] * r[1]))
-
-    def stages(self):
-        """[(first iteration, resolutions)] of every stage, the initial one at iteration 0."""
-        return [(0, self.resolutions), *self.milestones]
-
-    def resolution(self, step):
-        """The student resolution for ``step``: same on every rank (seeded by the step)."""
-        choices = self.resolutions
-        for start, resolutions in self.milestones:
-            if step >= start:
-                choices = resolutions
-        return random.Random(step).choice(choices)
 
 
 class AdaptorTargets(NamedTuple):
@@ -107,7 +73,8 @@ class RADIODistiller(BaseModel):
             ``SAMTeacher``...), each with a unique ``name``.
         adaptor_cfg (dict): defaults for created adaptors (hidden_dims, num_inner, ...).
         partitions (list[dict]): see :class:`Partition`; default: one partition with every
-            teacher at ``resolutions``.
+            teacher at ``resolutions``. A teacher may be in several partitions (each named):
+            its losses are then logged per partition, ``loss_<teacher>_features_<name>``.
         resolutions (list[tuple[int, int]]): student resolutions of the default partition.
         summary_loss (dict): loss on summaries.
         feature_loss (dict): loss on spatial features.
@@ -163,6 +130,8 @@ class RADIODistiller(BaseModel):
         self.partitions = [Partition(**p) for p in partitions] if partitions else [
             Partition(list(self.teachers), 1.0, resolutions)]
         self._check_partitions()
+        self._key_suffixes = key_suffixes(self.partitions)
+        check_teacher_inputs(self.partitions, self.teachers, teacher_cache)
         teacher_losses = teacher_losses or {}
         self.summary_losses = nn.ModuleDict()
         self.feature_losses = nn.ModuleDict()
@@ -234,7 +203,7 @@ class RADIODistiller(BaseModel):
                     stage = f'from iteration {start}' if start else 'initial'
                     _check_multiple(
                         resolution, multiple,
-                        f'partition {partition.teachers} resolution {resolution} ({stage} '
+                        f'partition {partition.describe()} resolution {resolution} ({stage} '
                         f'stage) for the {type(backbone).__name__} student')
 
     @staticmethod
@@ -270,7 +239,7 @@ class RADIODistiller(BaseModel):
             size = batch_size - start if last else round(partition.batch_fraction * batch_size)
             if size < 1:
                 raise ValueError(f'batch of {batch_size} leaves no image for partition '
-                                 f'{partition.teachers}; raise the batch size')
+                                 f'{partition.describe()}; raise the batch size')
             bounds.append(slice(start, start + size))
             start += size
         return bounds
@@ -282,45 +251,57 @@ class RADIODistiller(BaseModel):
         """
         step = MessageHub.get_current_instance().get_info('iter', 0)
         losses = {}
-        for partition, part in zip(self.partitions, self.split_batch(images.shape[0])):
+        for i, (partition, part) in enumerate(zip(self.partitions,
+                                                  self.split_batch(images.shape[0]))):
             x = images[part]
             samples = None if data_samples is None else data_samples[part]
-            radio = self.student.forward_backbone(
-                resize_images(x, partition.resolution(step), 'bilinear'))
+            resolution = partition.resolution(step)
+            radio = self.student.forward_backbone(resize_images(x, resolution, 'bilinear'))
             for name in partition.teachers:
-                losses.update(self._teacher_losses(name, x, radio, samples))
+                losses.update(self._teacher_losses(
+                    name, x, radio, samples, self._key_suffixes[i, name],
+                    partition.teacher_inputs[name], resolution))
         return losses
 
     def predict(self, images):
         """images: (B, 3, H, W) RGB in [0, 1] -> one dict per image with, for each teacher,
         ``<name>_feature_cos`` (mean over its feature cells), ``<name>_feature_mse`` (mean
         over cells and channels) and ``<name>_summary_cos`` (teachers with a summary): the
-        training log's similarities, per image, with the student at ``eval_resolution``."""
+        training log's similarities, per image, with the student at ``eval_resolution``;
+        a teacher in several partitions is scored in each, its keys ending with the
+        partition's name like its losses."""
         scores = {}
-        for partition in self.partitions:
+        for i, partition in enumerate(self.partitions):
             radio = self.student.forward_backbone(
                 resize_images(images, partition.eval_resolution, 'bilinear'))
             for name in partition.teachers:
-                out = self._adaptor_targets(name, images, radio)
-                scores[f'{name}_feature_cos'] = F.cosine_similarity(
+                out = self._adaptor_targets(name, images, radio, None,
+                                            partition.teacher_inputs[name],
+                                            partition.eval_resolution)
+                suffix = self._key_suffixes[i, name]
+                scores[f'{name}_feature_cos{suffix}'] = F.cosine_similarity(
                     out.features, out.target_features, dim=1).flatten(1).mean(1)
-                scores[f'{name}_feature_mse'] = (
+                scores[f'{name}_feature_mse{suffix}'] = (
                     out.features - out.target_features).square().flatten(1).mean(1)
                 if out.summary is not None:
-                    scores[f'{name}_summary_cos'] = F.cosine_similarity(
+                    scores[f'{name}_summary_cos{suffix}'] = F.cosine_similarity(
                         out.summary, out.target_summary, dim=1)
         return [{key: float(values[i]) for key, values in scores.items()}
                 for i in range(images.shape[0])]
 
-    def _adaptor_targets(self, name, images, radio, data_samples=None):
+    def _adaptor_targets(self, name, images, radio, data_samples=None, teacher_input=None,
+                         student_hw=None):
         """Teacher ``name`` on ``images`` (or its cached targets, carried by
-        ``data_samples``) and the student's adaptor on its ``radio`` output."""
+        ``data_samples``) and the student's adaptor on its ``radio`` output.
+
+        ``teacher_input`` is what the teacher sees of the images (the partition's: whole
+        image, tiles or mosaic, :mod:`.teacher_inputs`; by default the whole image), for a
+        student at ``student_hw``."""
         teacher = self.teachers[name]
-        # a cached teacher reads its targets from the samples; an online one computes them
-        target = teacher(images, data_samples) if self.teacher_cache else teacher(images)
+        target = (teacher_input or WholeImage())(teacher, images, student_hw, data_samples)
         summary, features = self.student.adaptors[name](radio, standardized=True)
-        h, w = teacher.valid_feature_hw(tuple(images.shape[-2:]))
-        target_features = target.features[..., :h, :w]
+        h, w = target.features.shape[-2:]
+        target_features = target.features
         if name in self.phi_s:
             target_features = self.phi_s[name](target_features)
         features = tokens_to_nchw(features, radio.hw, self.student.feature_scale(name))
@@ -329,15 +310,19 @@ class RADIODistiller(BaseModel):
             return AdaptorTargets(None, None, features, target_features)
         return AdaptorTargets(summary, target.summary, features, target_features)
 
-    def _teacher_losses(self, name, images, radio, data_samples=None):
-        out = self._adaptor_targets(name, images, radio, data_samples)
-        losses = {f'loss_{name}_features': self.feature_losses[name](out.features,
-                                                                     out.target_features),
-                  f'{name}_feature_cos': 1 - cosine_distance(
+    def _teacher_losses(self, name, images, radio, data_samples=None, suffix='',
+                        teacher_input=None, student_hw=None):
+        """Losses and logged similarities of teacher ``name``, keys ending with ``suffix``
+        (the partition's, for a teacher in several partitions)."""
+        out = self._adaptor_targets(name, images, radio, data_samples, teacher_input,
+                                    student_hw)
+        losses = {f'loss_{name}_features{suffix}': self.feature_losses[name](
+                      out.features, out.target_features),
+                  f'{name}_feature_cos{suffix}': 1 - cosine_distance(
                       out.features.detach(), out.target_features, dim=1)}
         if out.summary is not None:
-            losses[f'loss_{name}_summary'] = self.summary_losses[name](out.summary,
-                                                                       out.target_summary)
-            losses[f'{name}_summary_cos'] = 1 - cosine_distance(out.summary.detach(),
-                                                                out.target_summary)
+            losses[f'loss_{name}_summary{suffix}'] = self.summary_losses[name](
+                out.summary, out.target_summary)
+            losses[f'{name}_summary_cos{suffix}'] = 1 - cosine_distance(
+                out.summary.detach(), out.target_summary)
         return losses

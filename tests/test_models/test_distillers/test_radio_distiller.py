@@ -173,3 +173,51 @@ def test_off_grid_milestone_fails_at_build_naming_the_nearest_size():
     assert 'nearest valid size: (448, 448)' in message
     # The ViT student (patch 16) runs the same schedule.
     build(partitions=partitions)
+
+
+def test_a_teacher_in_two_partitions_is_distilled_at_both_resolutions(photos):
+    """RADIOv2.5: every teacher in a low- and a high-resolution partition; each partition's
+    losses are kept apart by its name, and the student runs once per partition."""
+    model = build(partitions=[
+        dict(name='low', teachers=['clip', 'dino_v2', 'sam'], batch_fraction=0.5,
+             resolutions=[(64, 64)]),
+        dict(name='high', teachers=['clip', 'dino_v2', 'sam'], batch_fraction=0.5,
+             resolutions=[(128, 128)])]).train()
+    seen = []
+    forward_backbone = model.student.forward_backbone
+    model.student.forward_backbone = lambda x: seen.append(tuple(x.shape)) or forward_backbone(x)
+    losses = model.loss(photos)
+    assert seen == [(2, 3, 64, 64), (2, 3, 128, 128)]
+    for teacher in ('clip', 'dino_v2'):
+        for part in ('low', 'high'):
+            for key in ('loss_{}_features_{}', 'loss_{}_summary_{}', '{}_summary_cos_{}'):
+                assert key.format(teacher, part) in losses
+    assert {'loss_sam_features_low', 'loss_sam_features_high'} <= set(losses)
+    assert not any(k in losses for k in ('loss_clip_features', 'loss_sam_features'))
+    # each partition's loss is its own: the two halves are different images and resolutions
+    assert losses['loss_clip_summary_low'] != losses['loss_clip_summary_high']
+    # both partitions' summary losses train the student
+    assert all(losses[f'loss_clip_summary_{part}'].requires_grad for part in ('low', 'high'))
+    with torch.no_grad():
+        scores = model.eval()(photos, mode='predict')
+    assert {'clip_summary_cos_low', 'clip_summary_cos_high', 'sam_feature_mse_high'} <= set(
+        scores[0])
+
+
+def test_partitions_sharing_a_teacher_need_distinct_names():
+    with pytest.raises(ValueError, match=r"teacher 'clip' is in 2 partitions.*give each"):
+        build(partitions=[dict(teachers=['clip', 'dino_v2', 'sam'], batch_fraction=0.5),
+                          dict(name='high', teachers=['clip'], batch_fraction=0.5)])
+    with pytest.raises(ValueError, match=r"names must differ: \['a'\]"):
+        build(partitions=[dict(name='a', teachers=['clip', 'dino_v2'], batch_fraction=0.5),
+                          dict(name='a', teachers=['sam'], batch_fraction=0.5)])
+    with pytest.raises(ValueError, match='lists a teacher twice'):
+        Partition(['clip', 'clip'])
+
+
+def test_named_partitions_draw_their_resolutions_independently():
+    low = Partition(['a'], name='low', resolutions=[(r, r) for r in (128, 192, 224, 256)])
+    high = Partition(['a'], name='high', resolutions=[(r, r) for r in (512, 768, 1024, 1152)])
+    pairs = {(low.resolutions.index(low.resolution(s)), high.resolutions.index(
+        high.resolution(s))) for s in range(200)}
+    assert len(pairs) > 4  # not locked to the same index of each list
