@@ -43,6 +43,7 @@ from radio_mm.analysis.mode_switch import (
     agreement_curves,
     curve_summary,
     plot_agreement_curves,
+    scored_partitions,
 )
 from radio_mm.apis import build_train_runner
 
@@ -133,13 +134,16 @@ def train_and_measure(name, config, args):
     train_s = time.perf_counter() - start
     hub = runner.message_hub
     step_s = hub.get_scalar('train/time').data[0]  # IterTimerHook's, per step
+    distiller = runner.model
+    scored_in = {teacher: distiller.partitions[i].describe()
+                 for teacher, (i, _) in scored_partitions(distiller).items()}
     start = time.perf_counter()
-    curves = agreement_curves(runner.test, runner.model, args.resolutions)
+    curves = agreement_curves(runner.test, distiller, args.resolutions)
     eval_s = time.perf_counter() - start
     return dict(
         config=config, steps=runner.iter, train_seconds=train_s,
         seconds_per_step=float(np.median(step_s)), eval_seconds=eval_s,
-        final_loss=float(hub.get_scalar('train/loss').current()),
+        final_loss=float(hub.get_scalar('train/loss').current()), scored_in=scored_in,
         teachers={teacher: {metric: dict(values=[curve[r] for r in args.resolutions],
                                          **curve_summary(curve, metric))
                             for metric, curve in by_metric.items()}

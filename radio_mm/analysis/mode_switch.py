@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.utils import ProgressBar
 
+from radio_mm.models.distillers.partition import key_suffixes
 from radio_mm.models.losses import cosine_distance
 from radio_mm.visualization.feature_maps import to_tensor01
 
@@ -160,22 +161,34 @@ def student_eval_resolution(distiller, hw):
             partition.eval_resolution = resolution
 
 
-def agreement_by_teacher(metrics, teachers):
-    """TeacherAgreement's ``{'distill/<teacher>_<metric>': value}`` -> ``{teacher: {metric:
-    value}}`` for ``teachers``; keys of anything else are an error (a renamed metric would
-    otherwise drop out of a benchmark unseen)."""
-    by_teacher = {name: {} for name in teachers}
-    # longest names first: a teacher named 'clip' must not claim 'openai_clip_feature_cos'
-    names = sorted(teachers, key=len, reverse=True)
-    for key, value in metrics.items():
-        short = key[len(AGREEMENT_PREFIX):] if key.startswith(AGREEMENT_PREFIX) else key
-        name = next((n for n in names if short.startswith(n + '_')), None)
-        metric = short[len(name) + 1:] if name else None
-        if metric not in AGREEMENT_METRICS:
-            raise KeyError(f'evaluation metric {key!r} is not <teacher>_<metric> for a teacher '
-                           f'of {list(teachers)} and a metric of {AGREEMENT_METRICS}: is the '
-                           'evaluator TeacherAgreement?')
-        by_teacher[name][metric] = float(value)
+def scored_partitions(distiller):
+    """{teacher: (partition index, key suffix)} of the partition whose TeacherAgreement scores
+    measure the teacher: the first that shows it whole images (mode ``'resize'``), whose
+    target is the same whatever the student's resolution; for a teacher shown only tiles or
+    mosaics, the first partition that lists it."""
+    suffixes = key_suffixes(distiller.partitions)
+    chosen = {}
+    for i, partition in enumerate(distiller.partitions):
+        for name in partition.teachers:
+            whole = partition.teacher_inputs[name].mode == 'resize'
+            if name not in chosen or (whole and not chosen[name][2]):
+                chosen[name] = (i, suffixes[i, name], whole)
+    return {name: (i, suffix) for name, (i, suffix, _) in chosen.items()}
+
+
+def agreement_by_teacher(metrics, suffixes):
+    """TeacherAgreement's metrics (``'distill/<teacher>_<metric><suffix>'``) ->
+    ``{teacher: {metric: value}}`` for the teachers and key suffixes of
+    :func:`scored_partitions`. A teacher without feature scores is an error (a renamed
+    metric would otherwise drop out of a benchmark unseen); SAM has no summary."""
+    by_teacher = {}
+    for name, (_, suffix) in suffixes.items():
+        keys = {m: f'{AGREEMENT_PREFIX}{name}_{m}{suffix}' for m in AGREEMENT_METRICS}
+        by_teacher[name] = {m: float(metrics[k]) for m, k in keys.items() if k in metrics}
+        missing = [keys[m] for m in ('feature_cos', 'feature_mse') if keys[m] not in metrics]
+        if missing:
+            raise KeyError(f'the evaluation gave no {missing} (it gave {sorted(metrics)}): '
+                           "is the evaluator TeacherAgreement?")
     return by_teacher
 
 
@@ -185,7 +198,9 @@ def agreement_curves(evaluate, distiller, resolutions):
     Args:
         evaluate (callable): runs the distiller's evaluation and returns TeacherAgreement's
             metrics, e.g. ``runner.test`` of the Runner that trained ``distiller``.
-        distiller (RADIODistiller): the model ``evaluate`` runs.
+        distiller (RADIODistiller): the model ``evaluate`` runs; every partition evaluates
+            the student at the same resolution, each teacher is read from the partition of
+            :func:`scored_partitions`.
         resolutions (Sequence[int]): student input sides, in pixels.
 
     Returns:
@@ -193,11 +208,12 @@ def agreement_curves(evaluate, distiller, resolutions):
         :data:`AGREEMENT_METRICS` the teacher has; no summary cosine for SAM).
     """
     check_resolutions(resolutions, distiller.student.min_resolution_step)
-    curves = {name: {} for name in distiller.teachers}
+    suffixes = scored_partitions(distiller)
+    curves = {name: {} for name in suffixes}
     for resolution in resolutions:
         with student_eval_resolution(distiller, (resolution, resolution)):
             metrics = evaluate()
-        for name, values in agreement_by_teacher(metrics, list(distiller.teachers)).items():
+        for name, values in agreement_by_teacher(metrics, suffixes).items():
             for metric, value in values.items():
                 curves[name].setdefault(metric, {})[int(resolution)] = value
     return curves
