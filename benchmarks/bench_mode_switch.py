@@ -1,6 +1,6 @@
 """Mode switching, measured: a RADIOv2.1-style recipe against a RADIOv2.5-style one.
 
-    python benchmarks/bench_mode_switch.py                    # both demo recipes, ~15 min
+    python benchmarks/bench_mode_switch.py                    # both demo recipes (below)
     python benchmarks/bench_mode_switch.py --update-results   # the same, into results/ + README
     python benchmarks/bench_mode_switch.py --steps 20 --resolutions 224 512   # a quick check
     python benchmarks/bench_mode_switch.py --recipes mine=configs/distill/my_recipe.py

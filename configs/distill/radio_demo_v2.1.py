@@ -61,7 +61,7 @@ eval_pipeline = [
 test_dataloader = dict(dataset=dict(pipeline=eval_pipeline))
 val_dataloader = test_dataloader
 
-max_iters = 200
+max_iters = 400
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),

@@ -44,11 +44,14 @@ def test_the_two_recipes_differ_only_in_their_partitions(repo_root):
 
 
 def test_steps_scale_the_schedule(bench):
-    options = bench.schedule_options('configs/distill/radio_demo_v2.1.py', 20)
-    assert options['train_cfg.max_iters'] == 20
-    warmup, cosine = options['param_scheduler']  # 10 and 10-300 of 300 iterations
+    options = bench.schedule_options('configs/distill/radio_demo_v2.1.py', 40)
+    assert options['train_cfg.max_iters'] == 40
+    warmup, cosine = options['param_scheduler']  # 0-10 and 10-400 of 400 iterations
     assert (warmup['begin'], warmup['end']) == (0, 1)
-    assert (cosine['begin'], cosine['end']) == (1, 20)
+    assert (cosine['begin'], cosine['end']) == (1, 40)
+    warmup, _ = bench.schedule_options('configs/distill/radio_demo_v2.1.py', 4)[
+        'param_scheduler']
+    assert (warmup['begin'], warmup['end']) == (0, 1)  # never empty
     assert cosine['eta_min'] == 1e-5  # the rest as configured
 
 
