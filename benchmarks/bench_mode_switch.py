@@ -124,7 +124,10 @@ def train_and_measure(name, config, args):
     options = {'randomness.seed': args.seed,
                # the measurement below is the evaluation; no validation pass at the end
                'val_dataloader': None, 'val_evaluator': None, 'val_cfg': None,
-               'train_cfg.val_interval': 1 << 30}
+               'train_cfg.val_interval': 1 << 30,
+               # one visualizer per run: mmengine hands a second Runner the first one's
+               # (and its work dir) when they share the config's name
+               'visualizer.name': f'{NAME}_{name}'}
     if args.steps is not None:
         options.update(schedule_options(config, args.steps))
     runner = build_train_runner(osp.join(REPO_ROOT, config),
@@ -181,7 +184,9 @@ def readme_section(result, figure):
         f"load average {result['load_average_before'][0]:.1f} before, "
         f"{result['load_average'][0]:.1f} after. Seed {result['seed']}, "
         + ', '.join(f"{name} {r['steps']} steps ({r['seconds_per_step']:.2f} s/step, final "
-                    f"loss {r['final_loss']:.3f})" for name, r in recipes.items()) + '.',
+                    f"loss {r['final_loss']:.3f})" for name, r in recipes.items())
+        + " (each recipe's own sum of loss terms: v2.5-style ones count every teacher "
+        'in both partitions).',
         '', f'![teacher agreement against student resolution]({figure})', '',
         '| teacher | metric | recipe | ' + ' | '.join(f'{r} px' for r in resolutions)
         + ' | worst | range |',
