@@ -8,10 +8,17 @@ MSE to DINOv2 against the student's resolution and finds a jump at ~720 px for R
 Here the teacher runs once per image at its own resolution; the student runs at each
 resolution; its adaptor features are resampled (bilinear) onto the teacher's feature grid and
 compared token by token: ``1 - cosine`` (direction) and ``MSE`` (scale too).
+
+For a training run (a :class:`RADIODistiller` inside an mmengine Runner), the same comparison
+is the distiller's own evaluation (``predict`` and ``TeacherAgreement``: feature cosine, feature
+MSE and summary cosine per teacher) with the student moved to each resolution in turn:
+:func:`agreement_curves`; :func:`plot_agreement_curves` draws several runs against each
+other, as the tech report draws RADIOv2.1 against RADIOv2.5 (benchmarks/bench_mode_switch.py).
 """
 import csv
 import os.path as osp
 import sys
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -19,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.utils import ProgressBar
 
+from radio_mm.models.distillers.partition import key_suffixes
 from radio_mm.models.losses import cosine_distance
 from radio_mm.visualization.feature_maps import to_tensor01
 
@@ -128,6 +136,136 @@ def plot_errors(rows, path, title=''):
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
+    fig.suptitle(title or osp.splitext(osp.basename(path))[0])
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+# What TeacherAgreement reports per teacher, and which way is better.
+AGREEMENT_METRICS = ('feature_mse', 'feature_cos', 'summary_cos')
+HIGHER_IS_BETTER = dict(feature_mse=False, feature_cos=True, summary_cos=True)
+AGREEMENT_PREFIX = 'distill/'
+
+
+@contextmanager
+def student_eval_resolution(distiller, hw):
+    """Evaluate ``distiller`` (a :class:`RADIODistiller`) with its student at ``hw`` (H, W)
+    in every partition (instead of each partition's ``eval_resolution``) while inside."""
+    saved = [partition.eval_resolution for partition in distiller.partitions]
+    for partition in distiller.partitions:
+        partition.eval_resolution = tuple(hw)
+    try:
+        yield
+    finally:
+        for partition, resolution in zip(distiller.partitions, saved):
+            partition.eval_resolution = resolution
+
+
+def scored_partitions(distiller):
+    """{teacher: (partition index, key suffix)} of the partition whose TeacherAgreement scores
+    measure the teacher: the first that shows it whole images (mode ``'resize'``), whose
+    target is the same whatever the student's resolution; for a teacher shown only tiles or
+    mosaics, the first partition that lists it."""
+    suffixes = key_suffixes(distiller.partitions)
+    chosen = {}
+    for i, partition in enumerate(distiller.partitions):
+        for name in partition.teachers:
+            whole = partition.teacher_inputs[name].mode == 'resize'
+            if name not in chosen or (whole and not chosen[name][2]):
+                chosen[name] = (i, suffixes[i, name], whole)
+    return {name: (i, suffix) for name, (i, suffix, _) in chosen.items()}
+
+
+def agreement_by_teacher(metrics, suffixes):
+    """TeacherAgreement's metrics (``'distill/<teacher>_<metric><suffix>'``) ->
+    ``{teacher: {metric: value}}`` for the teachers and key suffixes of
+    :func:`scored_partitions`. A teacher without feature scores is an error (a renamed
+    metric would otherwise drop out of a benchmark unseen); SAM has no summary."""
+    by_teacher = {}
+    for name, (_, suffix) in suffixes.items():
+        keys = {m: f'{AGREEMENT_PREFIX}{name}_{m}{suffix}' for m in AGREEMENT_METRICS}
+        by_teacher[name] = {m: float(metrics[k]) for m, k in keys.items() if k in metrics}
+        missing = [keys[m] for m in ('feature_cos', 'feature_mse') if keys[m] not in metrics]
+        if missing:
+            raise KeyError(f'the evaluation gave no {missing} (it gave {sorted(metrics)}): '
+                           "is the evaluator TeacherAgreement?")
+    return by_teacher
+
+
+def agreement_curves(evaluate, distiller, resolutions):
+    """Each teacher's agreement with the student at each square ``resolution``.
+
+    Args:
+        evaluate (callable): runs the distiller's evaluation and returns TeacherAgreement's
+            metrics, e.g. ``runner.test`` of the Runner that trained ``distiller``.
+        distiller (RADIODistiller): the model ``evaluate`` runs; every partition evaluates
+            the student at the same resolution, each teacher is read from the partition of
+            :func:`scored_partitions`.
+        resolutions (Sequence[int]): student input sides, in pixels.
+
+    Returns:
+        dict: ``{teacher: {metric: {resolution: value}}}`` (metrics of
+        :data:`AGREEMENT_METRICS` the teacher has; no summary cosine for SAM).
+    """
+    check_resolutions(resolutions, distiller.student.min_resolution_step)
+    suffixes = scored_partitions(distiller)
+    curves = {name: {} for name in suffixes}
+    for resolution in resolutions:
+        with student_eval_resolution(distiller, (resolution, resolution)):
+            metrics = evaluate()
+        for name, values in agreement_by_teacher(metrics, suffixes).items():
+            for metric, value in values.items():
+                curves[name].setdefault(metric, {})[int(resolution)] = value
+    return curves
+
+
+def curve_summary(curve, metric):
+    """How a ``{resolution: value}`` curve of ``metric`` varies: its worst value and where,
+    its best, and ``range`` (best - worst, in the metric's units; 0 is flat)."""
+    higher = HIGHER_IS_BETTER[metric]
+    worst_at = (min if higher else max)(curve, key=curve.get)
+    best_at = (max if higher else min)(curve, key=curve.get)
+    return dict(worst=curve[worst_at], worst_resolution=worst_at, best=curve[best_at],
+                best_resolution=best_at, range=abs(curve[best_at] - curve[worst_at]))
+
+
+def plot_agreement_curves(curves_by_run, path, title=''):
+    """Agreement against student resolution, one line per run, as a PNG: a column per
+    teacher, a row per metric (feature MSE first, the tech report's mode-switching plot).
+
+    Args:
+        curves_by_run (dict): ``{run name: agreement_curves(...)}``.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    teachers = list(dict.fromkeys(t for curves in curves_by_run.values() for t in curves))
+    labels = dict(feature_mse='feature MSE (lower is better)',
+                  feature_cos='feature cosine (higher is better)',
+                  summary_cos='summary cosine (higher is better)')
+    fig, axes = plt.subplots(len(AGREEMENT_METRICS), len(teachers), squeeze=False,
+                             figsize=(4 * len(teachers), 2.8 * len(AGREEMENT_METRICS)),
+                             constrained_layout=True)
+    for col, teacher in enumerate(teachers):
+        for row, metric in enumerate(AGREEMENT_METRICS):
+            ax = axes[row][col]
+            drawn = False
+            for index, (run, curves) in enumerate(curves_by_run.items()):
+                curve = curves.get(teacher, {}).get(metric)
+                if curve:
+                    ax.plot(list(curve), list(curve.values()), 'o-', color=f'C{index}',
+                            label=run)
+                    ax.set_xticks(list(curve))
+                    drawn = True
+            if not drawn:  # e.g. SAM has no summary
+                ax.set_axis_off()
+                continue
+            ax.set_title(f'{teacher}: {metric}', fontsize=10)
+            ax.set_xlabel('student input resolution (px)')
+            ax.set_ylabel(labels[metric], fontsize=8)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
     fig.suptitle(title or osp.splitext(osp.basename(path))[0])
     fig.savefig(path, dpi=100)
     plt.close(fig)
