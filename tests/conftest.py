@@ -35,3 +35,6 @@ def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'all_configs: every shipped config shrunk and run through '
         'tools/train.py / tools/test.py (tests/test_configs/test_all_configs_run.py)')
+    config.addinivalue_line(
+        'markers', 'multiprocess: starts 2 training processes (gloo on CPU) through '
+        'tools/dist_train.sh; part of `pytest tests` (CI), each under a minute')
