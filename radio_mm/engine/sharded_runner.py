@@ -123,6 +123,16 @@ class ShardedRunner(Runner):
         self.logger.info(f'resumed epoch: {self.epoch}, iter: {self.iter} from the sharded '
                          f'checkpoint {filename}')
 
+    def load_checkpoint(self, filename, map_location='cpu', strict=False,
+                        revise_keys=[(r'^module.', '')]):
+        if self.sharded_checkpoints and not self._resume:
+            raise NotImplementedError(
+                f'load_from={filename!r} under FullyShardWrapper: loading whole weights into '
+                'a sharded model is not supported yet (teachers load their `pretrained` '
+                'weights before sharding, which works). Start from it under DDP (a '
+                'model_wrapper_cfg without FullyShardWrapper) instead')
+        return super().load_checkpoint(filename, map_location, strict, revise_keys)
+
     def _load_param_schedulers(self, saved):
         """mmengine's ``Runner.resume``, the parameter scheduler part."""
         self.param_schedulers = self.build_param_scheduler(self.param_schedulers)

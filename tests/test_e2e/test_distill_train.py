@@ -109,6 +109,7 @@ def test_resume_continues_the_same_schedule(small_config, tmp_path, python, repo
     assert osp.isfile(interrupted / 'iter_6.pth')
 
 
+@pytest.mark.multiprocess
 def test_two_process_ddp(small_config, tmp_path, python, repo_root):
     env = dict(os.environ, PYTHON=python, PORT='29533', OMP_NUM_THREADS='1')
     result = subprocess.run(
