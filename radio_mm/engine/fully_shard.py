@@ -46,9 +46,11 @@ class FullyShardWrapper(nn.Module):
         replicate (Sequence[str]): direct submodules kept whole on every rank (frozen
             teachers: ``['teachers']``); their parameters must not be trained.
         mixed_precision (dict | None): :class:`torch.distributed.fsdp.MixedPrecisionPolicy`
-            fields, dtypes by name, e.g. ``dict(param_dtype='bfloat16',
-            reduce_dtype='float32')``: blocks compute in ``param_dtype`` while the sharded
-            master weights and the optimizer stay float32. None: full precision.
+            fields of the blocks, dtypes by name, e.g. ``dict(param_dtype='bfloat16',
+            reduce_dtype='float32')``: blocks compute in ``param_dtype`` and return
+            ``output_dtype`` (float32 unless given); the rest of the model computes in
+            float32, and the sharded master weights and the optimizer stay float32 (every
+            unit reduces gradients in ``reduce_dtype``). None: full precision.
         activation_checkpointing (bool): recompute each trainable block's activations in
             the backward pass (``torch.distributed._composable.checkpoint``; state-dict keys
             unchanged). Backbones with their own ``with_cp`` need only one of the two.
@@ -77,17 +79,21 @@ class FullyShardWrapper(nn.Module):
         # its averaged copy from one (an FSDP module refuses deepcopy).
         self._blueprints = {name: _meta_copy(child) for name, child in module.named_children()
                             if any(p.requires_grad for p in child.parameters())}
-        policy = MixedPrecisionPolicy(**_dtypes(mixed_precision or {}))
+        # Blocks compute in param_dtype and hand float32 back; the rest of the model (patch
+        # embedding, heads: little compute, float32 buffers such as normalisation means)
+        # stays float32, so no layer meets inputs of another dtype than its weights.
+        block_policy = _dtypes({'output_dtype': 'float32', **mixed_precision}
+                               if mixed_precision else {})
         self.mesh = init_device_mesh(get_device(), (dist.get_world_size(), ))
-        shard = dict(mesh=self.mesh, mp_policy=policy,
-                     reshard_after_forward=reshard_after_forward)
+        shard = dict(mesh=self.mesh, reshard_after_forward=reshard_after_forward)
         skip = {id(getattr(module, name)) for name in replicate}
         blocks = list(_blocks(module, skip))
         for block in blocks:
             if activation_checkpointing and any(p.requires_grad for p in block.parameters()):
                 checkpoint(block)
-            fully_shard(block, **shard)
-        fully_shard(module, ignored_params=set(kept) or None, **shard)
+            fully_shard(block, mp_policy=MixedPrecisionPolicy(**block_policy), **shard)
+        fully_shard(module, ignored_params=set(kept) or None, **shard, mp_policy=(
+            MixedPrecisionPolicy(reduce_dtype=block_policy.get('reduce_dtype'))))
         self.module = module
         print_log(f'FullyShardWrapper: {len(blocks)} blocks sharded over '
                   f'{dist.get_world_size()} ranks, the rest as one unit'
