@@ -37,7 +37,7 @@ from radio_mm.registry import RUNNERS
 from radio_mm.utils.checkpoint_checks import SHARDED_SUFFIX, check_resumable
 
 from .fully_shard import is_fully_sharded
-from .sharded_checkpoint import load_sharded, read_extra, save_sharded
+from .sharded_checkpoint import SHARDED_KEYS, load_sharded, read_extra, save_sharded
 
 
 @RUNNERS.register_module()
@@ -99,8 +99,7 @@ class ShardedRunner(Runner):
         template = self._sharded_checkpoint({}, True, resume_optimizer, False)
         checkpoint = read_extra(filename)
         checkpoint.update(load_sharded(
-            {k: v for k, v in template.items() if k in ('state_dict', 'ema_state_dict',
-                                                        'optimizer')}, filename))
+            {k: v for k, v in template.items() if k in SHARDED_KEYS}, filename))
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module
         set_model_state_dict(model, checkpoint['state_dict'],
