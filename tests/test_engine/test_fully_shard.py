@@ -127,28 +127,33 @@ def test_fsdp2_trains_as_ddp_does(fsdp_run, configs, repo_root, tmp_path):
     assert sharded['meta']['iter'] == 6 and 'radio_model' in sharded['meta']
 
 
-def test_resume_at_another_world_size_continues_the_run(fsdp_run, configs, repo_root,
-                                                        tmp_path):
+@pytest.fixture(scope='module')
+def resumed_on_one(fsdp_run, configs, repo_root, tmp_path_factory):
+    """The 2-process run died after iteration 2; one process takes over (2 -> 1)."""
     work_dir, _ = fsdp_run
-    # 2 -> 1: the 2-process run died after iteration 2; one process takes over.
-    one = tmp_path / 'one'
-    one.mkdir()
+    one = tmp_path_factory.mktemp('one')
     shutil.copytree(work_dir / 'iter_2.dcp', one / 'iter_2.dcp')
     log = dist_train(repo_root, configs['fsdp'], 1, one, '--resume', str(one / 'iter_2.dcp'))
+    return one, log
+
+
+def test_resume_two_processes_on_one(resumed_on_one, fsdp_run):
+    one, log = resumed_on_one
     assert 'resumed epoch: 0, iter: 2 from the sharded checkpoint' in log
     assert sorted(os.listdir(one / 'iter_4.dcp')) == ['.metadata', '__0_0.distcp', 'extra.pth']
     for step in (4, 6):
         assert_same_state(consolidate(str(one / f'iter_{step}.dcp')),
-                          consolidate(str(work_dir / f'iter_{step}.dcp')), tolerance=1e-5)
-    # 1 -> 2: the checkpoint one process wrote, resumed by two.
-    two = tmp_path / 'two'
-    two.mkdir()
-    shutil.copytree(one / 'iter_4.dcp', two / 'iter_4.dcp')
-    (two / 'last_checkpoint').write_text(str(two / 'iter_4.dcp'))
-    log = dist_train(repo_root, configs['fsdp'], 2, two, '--resume')
+                          consolidate(str(fsdp_run[0] / f'iter_{step}.dcp')), tolerance=1e-5)
+
+
+def test_resume_one_process_on_two(resumed_on_one, fsdp_run, configs, repo_root, tmp_path):
+    # the checkpoint one process wrote, resumed by two ('auto': last_checkpoint names it)
+    shutil.copytree(resumed_on_one[0] / 'iter_4.dcp', tmp_path / 'iter_4.dcp')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_4.dcp'))
+    log = dist_train(repo_root, configs['fsdp'], 2, tmp_path, '--resume')
     assert 'resumed epoch: 0, iter: 4 from the sharded checkpoint' in log
-    assert_same_state(consolidate(str(two / 'iter_6.dcp')),
-                      consolidate(str(work_dir / 'iter_6.dcp')), tolerance=1e-5)
+    assert_same_state(consolidate(str(tmp_path / 'iter_6.dcp')),
+                      consolidate(str(fsdp_run[0] / 'iter_6.dcp')), tolerance=1e-5)
 
 
 def test_consolidated_checkpoint_loads_and_exports(fsdp_run, tmp_path, repo_root,
