@@ -30,6 +30,7 @@ from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPP
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
@@ -72,6 +73,7 @@ EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, 'radio_mm.evaluation')
 HOOKS = _child('hook', MMENGINE_HOOKS, 'radio_mm.engine')
 LOOPS = _child('loop', MMENGINE_LOOPS, 'radio_mm.engine')
 MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS, 'radio_mm.engine')
+RUNNERS = _child('runner', MMENGINE_RUNNERS, 'radio_mm.engine')
 OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS, 'radio_mm.engine')
 OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, 'radio_mm.engine')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',

@@ -173,7 +173,7 @@ def set_resume(cfg, resume):
         cfg.resume = True
         cfg.load_from = None
         return
-    if not osp.isfile(resume):
+    if not osp.exists(resume):  # a file, or a sharded checkpoint's folder
         raise FileNotFoundError(f'--resume checkpoint {resume!r} does not exist')
     cfg.resume = True
     cfg.load_from = resume
@@ -234,9 +234,24 @@ def _with_dump(evaluator, out):
     return [*metrics, dict(type='DumpResults', out_file_path=out)]
 
 
+def use_sharded_runner(cfg):
+    """A sharded model (``FullyShardWrapper``) saves and resumes through
+    :class:`~radio_mm.engine.sharded_runner.ShardedRunner`, whatever the config's runtime."""
+    wrapper = str((cfg.get('model_wrapper_cfg') or {}).get('type', ''))
+    if wrapper.split('.')[-1] != 'FullyShardWrapper':
+        return
+    runner_type = cfg.get('runner_type')
+    if runner_type is None:
+        cfg.runner_type = 'radio_mm.ShardedRunner'
+    elif str(runner_type).split('.')[-1] != 'ShardedRunner':
+        raise ValueError(f'FullyShardWrapper needs runner_type ShardedRunner (sharded '
+                         f'checkpoints), the config sets {runner_type!r}')
+
+
 def _build_runner(cfg):
     check_load_from(cfg)
     use_checkpoint_checks(cfg)
+    use_sharded_runner(cfg)
     if 'runner_type' in cfg:
         from mmengine.registry import RUNNERS
         return RUNNERS.build(cfg)

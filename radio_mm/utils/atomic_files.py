@@ -1,12 +1,13 @@
 """Files replaced in one step: a crash leaves the old file or the complete new one, never a
-prefix. Checkpoints, ``last_checkpoint``, teacher-cache shards and manifests and cached
-zero-shot weights use it.
+prefix. Checkpoints (sharded checkpoint folders too: :func:`publish_folder`),
+``last_checkpoint``, teacher-cache shards and manifests and cached zero-shot weights use it.
 
 A file is written under a hidden temporary name in its own folder, flushed to disk and then
 renamed over the final name (a rename within one file system is atomic).
 """
 import os
 import os.path as osp
+import shutil
 
 import torch
 
@@ -30,6 +31,22 @@ def publish(partial, final_path):
         os.fsync(f.fileno())
     os.replace(partial, final_path)
     _fsync_folder(osp.dirname(final_path) or '.')
+
+
+def publish_folder(partial, final_path):
+    """Rename the complete folder ``partial`` to ``final_path`` (a sharded checkpoint). A
+    rename cannot replace a non-empty folder: an existing one (the same step saved again)
+    is moved aside first and deleted after."""
+    old = None
+    if osp.exists(final_path):
+        old = partial_path(final_path + '.old')
+        if osp.exists(old):
+            shutil.rmtree(old)
+        os.replace(final_path, old)
+    os.replace(partial, final_path)
+    _fsync_folder(osp.dirname(final_path) or '.')
+    if old is not None:
+        shutil.rmtree(old)
 
 
 def write_text_atomically(path, text):

@@ -12,8 +12,14 @@ import zipfile
 
 from .checksums import checksum_problem
 
-# mmengine's CheckpointHook names: iter_N.pth / epoch_N.pth (filename_tmpl defaults).
-CHECKPOINT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
+# Sharded checkpoints (radio_mm.engine.sharded_checkpoint) are folders iter_N.dcp/ holding
+# torch.distributed.checkpoint's files and the rank-0 part in SHARDED_EXTRA.
+SHARDED_SUFFIX = '.dcp'
+SHARDED_EXTRA = 'extra.pth'
+DCP_METADATA = '.metadata'
+# mmengine's CheckpointHook names: iter_N.pth / epoch_N.pth (filename_tmpl defaults), and
+# the sharded folders.
+CHECKPOINT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)(?:\.pth|\.dcp)$')
 # torch.save's legacy (non-zip) format starts with a pickle protocol opcode.
 PICKLE_PROTO = b'\x80'
 
@@ -28,6 +34,8 @@ def checkpoint_problem(path):
     """
     if not path:
         return 'no checkpoint is named (empty path)'
+    if osp.isdir(path):
+        return sharded_checkpoint_problem(path)
     if not osp.isfile(path):
         return 'the file does not exist'
     if osp.getsize(path) == 0:
@@ -44,6 +52,19 @@ def checkpoint_problem(path):
             return checksum_problem(path)  # legacy torch.save format: nothing else to check
     return (f'the file is truncated or not a torch checkpoint ({osp.getsize(path)} bytes, '
             'no zip directory at its end)')
+
+
+def sharded_checkpoint_problem(path):
+    """Why the folder ``path`` is not a complete sharded checkpoint, or None. A save
+    publishes the folder only once every rank has written (a rename), so a folder under
+    its final name with both files is complete."""
+    if not path.rstrip('/').endswith(SHARDED_SUFFIX):
+        return f'it is a folder, not a checkpoint file nor a sharded {SHARDED_SUFFIX} folder'
+    lacking = [name for name in (DCP_METADATA, SHARDED_EXTRA)
+               if not osp.isfile(osp.join(path, name))]
+    if lacking:
+        return f'the sharded checkpoint folder lacks {lacking}'
+    return None
 
 
 def last_good_checkpoint(folder, exclude=()):

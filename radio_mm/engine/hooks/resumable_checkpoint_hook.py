@@ -5,6 +5,8 @@ place, so a run killed while saving with ``max_keep_ckpts=1`` keeps no checkpoin
 ``last_checkpoint`` names a file that is gone or half written. This hook:
 
 * writes every checkpoint through a temporary file that is renamed when complete
+  (under :class:`~radio_mm.engine.sharded_runner.ShardedRunner`, sharded ``iter_N.dcp/``
+  folders, renamed the same way)
   (:mod:`radio_mm.engine.checkpoint_files`), writes its SHA-256 beside it (``<file>.sha256``,
   :mod:`radio_mm.utils.checksums`), then replaces ``last_checkpoint``, and only then
   deletes checkpoints beyond ``max_keep_ckpts``;
@@ -39,10 +41,16 @@ from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 
 from radio_mm.registry import HOOKS
-from radio_mm.utils.checkpoint_checks import check_resumable
+from radio_mm.utils.checkpoint_checks import SHARDED_SUFFIX, check_resumable
 from radio_mm.utils.checksums import SIDECAR_SUFFIX, write_sidecar
 
-from ..checkpoint_files import partial_name, publish, remove_partials, write_text_atomically
+from ..checkpoint_files import (
+    partial_name,
+    publish,
+    remove_checkpoint,
+    remove_partials,
+    write_text_atomically,
+)
 from ..rng_states import all_rng_states, restore_rank_rng_state
 
 LAST_CHECKPOINT = 'last_checkpoint'  # mmengine's pointer file in work_dir
@@ -57,6 +65,8 @@ class ResumableCheckpointHook(CheckpointHook):
         self._resumed_rng_states = None
 
     def before_run(self, runner):
+        if getattr(runner, 'sharded_checkpoints', False):  # ShardedRunner: iter_N.dcp/
+            self.filename_tmpl = osp.splitext(self.filename_tmpl)[0] + SHARDED_SUFFIX
         if not getattr(runner.save_checkpoint, 'writes_atomically', False):
             runner.save_checkpoint = _atomic(runner.save_checkpoint)
         if runner._resume:  # mmengine's flag; it loads right after before_run
@@ -134,8 +144,8 @@ class ResumableCheckpointHook(CheckpointHook):
         for old in dropped:
             path = osp.join(self.out_dir, self.filename_tmpl.format(old))
             for stale in (path, path + SIDECAR_SUFFIX):
-                if osp.isfile(stale):
-                    os.remove(stale)
+                if osp.exists(stale):
+                    remove_checkpoint(stale)
 
     def _keep(self, runner, step):
         """mmengine's bookkeeping of kept checkpoints; returns the steps to delete *after*

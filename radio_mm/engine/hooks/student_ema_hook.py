@@ -11,6 +11,10 @@ checkpoint convention (the contract loaders rely on, mmengine ``EMAHook.before_s
 * ``checkpoint['meta']['ema'] = dict(momentum=..., averaged_prefix='student.')``.
 
 Official RADIO checkpoints also ship both (``state_dict`` and ``state_dict_ema``).
+
+Under :class:`~radio_mm.engine.fully_shard.FullyShardWrapper` the averaged copy holds the
+same shards as the student (each rank averages its share, no communication) and is saved
+in the sharded checkpoint.
 """
 import copy
 
@@ -22,6 +26,8 @@ from mmengine.runner.checkpoint import load_state_dict
 
 from radio_mm.formats.radio_checkpoint import EMA_PREFIX
 from radio_mm.registry import HOOKS
+
+from ..fully_shard import is_fully_sharded
 
 
 @HOOKS.register_module()
@@ -46,7 +52,11 @@ class StudentEMAHook(EMAHook):
             raise AttributeError(f'StudentEMAHook: {type(model).__name__} has no '
                                  f'{self.submodule!r} to average')
         self.src_model = getattr(model, self.submodule)
-        self.ema_model = MODELS.build(self.ema_cfg, default_args=dict(model=self.src_model))
+        # A sharded student (FullyShardWrapper) refuses deepcopy: the averaged copy is made
+        # of its shards, and stays sharded like it.
+        source = (runner.model.detached_copy(self.submodule) if is_fully_sharded(runner.model)
+                  else self.src_model)
+        self.ema_model = MODELS.build(self.ema_cfg, default_args=dict(model=source))
 
     # checkpoint keys: 'module.<k>' of the averaged copy <-> 'module.student.<k>' on disk
     def _to_checkpoint(self, key):
