@@ -1,8 +1,8 @@
 # RADIO ViT-H/16 student with the AM-RADIO paper's three teachers (Ranzinger et al., CVPR
 # 2024). Follows: the paper's recipe, not a release. The released RADIOv2/v2.1 ViT-H/16 also
 # distilled OpenAI CLIP (NVlabs/RADIO model_results.csv, teachers of radio_v2): that set is
-# radio_v2.1_vith.py. RADIOv2.5 (RADIOv2.5_tech_report.md) trains differently (multi-res,
-# PHI-S, more teachers) and has no recipe here.
+# radio_v2.1_vith.py. RADIOv2.5 and later train differently (every teacher at every
+# resolution, PHI-S, more teachers): radio_v2.5_vith.py, c-radio_v3_vith.py, c-radio_v4_vith.py.
 #
 #   tools/dist_train.sh configs/distill/radio_vith.py 8    # 8 GPUs x 16 = 128 images/step,
 #                                                          # lr scaled to 1e-3 x 128/1024

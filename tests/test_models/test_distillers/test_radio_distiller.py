@@ -256,3 +256,26 @@ def test_fixed_weights_scale_a_teacher_and_unshifted_views_change_nothing(photos
         assert weighted[key].item() == pytest.approx(factor * value.item(), rel=1e-4), key
     with pytest.raises(ValueError, match='unknown teachers'):
         build(teacher_balancing=dict(type='FixedTeacherWeights', weights=dict(siglip=1.0)))
+
+
+def test_shifted_views_leave_a_mosaic_teacher_unshifted(photos, monkeypatch):
+    """A mosaic cell is a fraction of the teacher's grid, so a shift drawn on that grid is
+    no whole number of the image's cells: the mosaic teacher sees its images unshifted,
+    teachers that see whole images (or tiles) get their own shifted views."""
+    model = build(partitions=[
+        dict(name='low', teachers=['clip', 'dino_v2', 'sam'], batch_fraction=1.0,
+             resolutions=[(64, 64)],
+             teacher_inputs=dict(sam=dict(mode='mosaic', grid=2)))],
+                  shifted_views=dict(type='ShiftedViews', std=100)).train()
+    shifted = []
+    original = ShiftedViews.teacher_view
+
+    def spy(views, images, name, grid):
+        shifted.append(name)
+        return original(views, images, name, grid)
+
+    monkeypatch.setattr(ShiftedViews, 'teacher_view', staticmethod(spy))
+    torch.manual_seed(0)
+    losses = model.loss(photos)
+    assert shifted == ['clip', 'dino_v2']
+    assert torch.isfinite(losses['loss_sam_features']).all()
