@@ -28,8 +28,12 @@ in about a minute on a CPU:
   (:func:`memory_per_gpu`, whose sharding factors are the whole difference between DDP and
   FSDP2), plus the measured activations of the per-GPU micro-batch.
 
-``configs`` take any distillation config; C-RADIOv4-H and -SO400M, whose recipe configs do
-not exist yet, are built from ``PROVISIONAL_RECIPES`` (marked provisional in every output).
+* Teacher forwards per image follow each partition's teacher input mode
+  (:func:`teacher_forwards`): 'resize' one forward, FeatSharp's 'tile' one per tile plus
+  one of the whole image for a summary, RADIOv2.5's 'mosaic' a ``1 / grid**2`` share of a
+  forward (plus the whole image for a summary), at each stage resolution's share of the run.
+
+``configs`` take any distillation config.
 """
 import argparse
 import contextlib
@@ -52,14 +56,14 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_map_only
 
 from radio_mm.analysis.benchmark import count_flops, machine_info
-from radio_mm.models.teachers import dinov2_teacher
 from radio_mm.registry import MODELS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS_DIR = osp.join(REPO_ROOT, 'benchmarks', 'results')  # tracked: --update-results only
 DOC = osp.join(REPO_ROOT, 'docs', 'scaling.md')
 DEFAULT_OUT_DIR = osp.join(REPO_ROOT, 'work_dirs', 'benchmarks')
-DEFAULT_CONFIGS = ('configs/distill/radio_vith.py', 'configs/distill/eradio_l.py')
+DEFAULT_CONFIGS = ('configs/distill/radio_vith.py', 'configs/distill/eradio_l.py',
+                   'configs/distill/c-radio_v4_vith.py', 'configs/distill/c-radio_v4_so400m.py')
 GIB = 2**30
 
 
@@ -103,62 +107,10 @@ FSDP_TEACHER_UNIT_BYTES = 2  # bf16 weights of a gathered teacher unit (no gradi
 CACHE_BYTES = 2  # tools/cache_teachers.py --dtype bf16
 
 
-# -- the provisional C-RADIOv4 recipes -----------------------------------------------------
-# PROVISIONAL until configs/distill/c-radio_v4_vith.py and c-radio_v4_so400m.py exist (issue
-# 17 item 6); then pass those files instead (docs/scaling.md says how). Teachers are the real
-# architectures the C-RADIOv4 tech report names (arXiv 2601.17237: SigLIP2-g-384, DINOv3-7B,
-# SAM3) where this environment has them: SigLIP2-g from open_clip, DINOv3-7B from timm. SAM3
-# has no package here: SAM ViT-H at 1024 px stands in (SAM3's own image encoder, a
-# Perception Encoder ViT run at 1008 px, is not counted). Resolution
-# sets: the tech report's low {128..432} and high {512..1152}. Our choices [ours]: DINOv3-7B
-# at 512 px, an even batch split, every teacher on both partitions (RADIOv2.5's rule), one
-# teacher forward per image per partition (FeatSharp tiling of high-resolution targets,
-# issue 17 item 3, would multiply a teacher's forwards by its tile count), global batch 1024.
-def _provisional_teachers():
-    return [
-        dict(type='OpenCLIPTeacher', name='siglip2', model_name='ViT-gopt-16-SigLIP2-384',
-             dtype='bf16'),
-        # DINOv2Teacher runs any timm ViT with prefix tokens; it lists DINOv2 names only, so
-        # the DINOv3 name is let through while building these recipes
-        # (PROVISIONAL_DINOV2_ARCHS) until the teachers of issue 17 land.
-        dict(type='DINOv2Teacher', name='dino_v3', arch='vit_7b_patch16_dinov3',
-             input_size=512, dtype='bf16'),
-        dict(type='SAMTeacher', name='sam', arch='vit_h', img_size=1024, dtype='bf16'),
-    ]
-
-
-def _provisional_recipe(arch):
-    names = ['siglip2', 'dino_v3', 'sam']
-    return dict(
-        type='RADIODistiller',
-        student=dict(type='RADIOModel', backbone=dict(
-            type='RADIOViT', arch=arch, patch_size=16, cpe_max_size=2048,
-            num_summary_tokens=2, register_multiple=8, drop_path_rate=0.1, with_cp=True)),
-        teachers=_provisional_teachers(),
-        partitions=[
-            dict(teachers=names, batch_fraction=0.5,
-                 resolutions=[(s, s) for s in (128, 192, 224, 256, 384, 432)]),
-            dict(teachers=names, batch_fraction=0.5,
-                 resolutions=[(s, s) for s in (512, 768, 1024, 1152)]),
-        ],
-        adaptor_cfg=dict(hidden_dims=1520, num_inner=1))
-
-
-PROVISIONAL_RECIPES = {
-    'C-RADIOv4-H': _provisional_recipe('h'),
-    'C-RADIOv4-SO400M': _provisional_recipe('so400m'),
-}
-PROVISIONAL_GLOBAL_BATCH = 1024
-PROVISIONAL_DINOV2_ARCHS = ('vit_7b_patch16_dinov3', )
-PROVISIONAL_SOURCE = 'PROVISIONAL_RECIPES in benchmarks/scaling_plan.py'
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='FLOPs, memory and GPU-hours of recipes')
     parser.add_argument('configs', nargs='*', default=list(DEFAULT_CONFIGS),
                         help='distillation configs (default: ' + ' '.join(DEFAULT_CONFIGS) + ')')
-    parser.add_argument('--no-provisional', action='store_true',
-                        help='leave out the provisional C-RADIOv4 recipes')
     parser.add_argument('--gpu', choices=sorted(GPUS), default='h100')
     parser.add_argument('--mfu', type=float, default=0.4,
                         help='model-FLOP utilisation assumed for images/s and GPU-hours')
@@ -189,7 +141,6 @@ class Recipe(NamedTuple):
     source: str
     model: dict  # a RADIODistiller config
     global_batch: int
-    provisional: bool = False
 
 
 def recipe_from_config(path, global_batch=None):
@@ -208,18 +159,51 @@ def recipe_from_config(path, global_batch=None):
     return Recipe(name, path, cfg.model.to_dict(), int(global_batch))
 
 
-def build_on_meta(model_cfg, extra_dinov2_archs=()):
-    """The distiller of ``model_cfg`` on the meta device, teachers without weights;
-    ``extra_dinov2_archs`` are timm names ``DINOv2Teacher`` accepts besides DINOv2's."""
+class _LinspaceOnCPU(TorchFunctionMode):
+    """``torch.linspace`` without a device on the CPU, whatever the default device."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.linspace and kwargs.get('device') is None:
+            kwargs = dict(kwargs, device='cpu')
+        return func(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _sam2_on_meta():
+    """SAM 2's Hiera reads its drop-path rates with ``[x.item() for x in torch.linspace(0,
+    drop_path_rate, depth)]`` (sam2/modeling/backbones/hieradet.py, ``Hiera.__init__``), which
+    a meta tensor cannot give: that one schedule of Python floats is made on the CPU, every
+    parameter and buffer stays on meta. A no-op where the sam2 package is not installed."""
+    try:
+        from sam2.modeling.backbones import hieradet
+    except ImportError:
+        yield
+        return
+    init = hieradet.Hiera.__init__
+
+    def hiera_init(self, *args, **kwargs):
+        with _LinspaceOnCPU():
+            init(self, *args, **kwargs)
+
+    with mock.patch.object(hieradet.Hiera, '__init__', hiera_init):
+        yield
+
+
+def build_on_meta(model_cfg):
+    """The distiller of ``model_cfg`` on the meta device, teachers without weights."""
     cfg = copy.deepcopy(model_cfg)
     for teacher in cfg['teachers']:
         teacher['pretrained'] = None  # shapes only: no file is read
-    archs = dinov2_teacher.DINOV2_ARCHS + tuple(extra_dinov2_archs)
-    with warnings.catch_warnings(), torch.device('meta'), \
-            mock.patch.object(dinov2_teacher, 'DINOV2_ARCHS', archs):
+    with warnings.catch_warnings(), torch.device('meta'), _sam2_on_meta():
         # every teacher is random by construction here; its warning says nothing new
         warnings.filterwarnings('ignore', message='.*random weights.*')
-        return MODELS.build(cfg)
+        distiller = MODELS.build(cfg)
+    on_cpu = [name for name, t in distiller.state_dict().items() if not t.is_meta]
+    if on_cpu:
+        raise RuntimeError(f'built on meta, yet {on_cpu[:5]} are not meta tensors: counting '
+                           'them would allocate memory; build them on the default device')
+    return distiller
 
 
 def num_params(module):
@@ -418,6 +402,30 @@ def measure_teacher(teacher):
                 outputs=shapes, cache_bytes=elements * CACHE_BYTES)
 
 
+def teacher_forwards(teacher_input, teacher, student_hw):
+    """(forwards of ``teacher`` at its input size per image, tile or mosaic grid) for a
+    student at ``student_hw``, as ``teacher_input`` (radio_mm/models/distillers/
+    teacher_inputs.py) runs it.
+
+    'resize': one forward of the whole image. 'tile' (``TiledImage``): ``rows x cols``
+    tiles, plus one forward of the whole image when the teacher has a summary; a 1 x 1 grid
+    is that one forward. 'mosaic' (``Mosaic``): one forward serves ``grid**2`` images, plus
+    one of the whole image for a summary. A batch that does not fill its last mosaic pays
+    for all of it; not counted (per-GPU batches here are multiples of 16).
+    """
+    summary = teacher.summary_dim is not None
+    if teacher_input.mode == 'resize':
+        return 1, None
+    if teacher_input.mode == 'tile':
+        rows, cols = teacher_input.grid(teacher, student_hw)
+        return (1 if (rows, cols) == (1, 1) else rows * cols + summary), [rows, cols]
+    if teacher_input.mode == 'mosaic':
+        grid = teacher_input.grid_for(teacher, student_hw)
+        return 1 / grid**2 + summary, [grid, grid]
+    raise ValueError(f'teacher input mode {teacher_input.mode!r}: the scaling plan counts '
+                     "'resize', 'tile' and 'mosaic'; teach teacher_forwards the new one")
+
+
 # -- arithmetic -------------------------------------------------------------------------------
 def memory_per_gpu(student_params, student_units, teacher_params, teacher_units, world_size,
                    strategy, activation_bytes=0):
@@ -461,8 +469,7 @@ def plan_recipe(recipe, args, teacher_rows=None, log=print):
     """Every number of the plan for one recipe (module docstring). ``teacher_rows`` keeps
     the teachers measured for earlier recipes, by config."""
     start = time.perf_counter()
-    distiller = build_on_meta(recipe.model,
-                              PROVISIONAL_DINOV2_ARCHS if recipe.provisional else ())
+    distiller = build_on_meta(recipe.model)
     student = distiller.student.train()
     teacher_rows = {} if teacher_rows is None else teacher_rows
     teachers = {}
@@ -480,11 +487,20 @@ def plan_recipe(recipe, args, teacher_rows=None, log=print):
             if key not in measured:
                 measured[key] = measure_student(student, names, hw)
                 log(f'  {recipe.name}: student at {hw[0]}x{hw[1]} with {names} measured')
-            rows.append(dict(resolution=list(hw), share_of_run=share, **measured[key]))
+            forwards = {n: teacher_forwards(partition.teacher_inputs[n],
+                                            distiller.teachers[n], hw) for n in names}
+            rows.append(dict(resolution=list(hw), share_of_run=share,
+                             teacher_forwards={n: f for n, (f, _) in forwards.items()},
+                             teacher_grids={n: g for n, (_, g) in forwards.items()},
+                             **measured[key]))
+        inputs = partition.teacher_inputs
         partitions.append(dict(teachers=names, batch_fraction=partition.batch_fraction,
+                               teacher_inputs={n: inputs[n].mode for n in names},
+                               online_only=[n for n in names
+                                            if inputs[n].needs_online_teacher],
                                stages=rows))
     result = dict(
-        name=recipe.name, source=recipe.source, provisional=recipe.provisional,
+        name=recipe.name, source=recipe.source,
         global_batch=recipe.global_batch, steps=args.steps,
         student=dict(backbone=recipe.model['student']['backbone'],
                      params=num_params(student), backbone_params=num_params(student.backbone),
@@ -512,19 +528,28 @@ def run_totals(plan, args):
     parts = plan['partitions']
     teachers = plan['teachers']
     student_flops = _mean(parts, 'forward_flops') + _mean(parts, 'backward_flops')
-    teacher_flops = sum(p['batch_fraction'] * teachers[n]['forward_flops']
-                        for p in parts for n in p['teachers'])
-    total = student_flops + teacher_flops
+
+    def teacher_flops(online_only):
+        """Per image over the run; only the teachers a cache cannot serve if
+        ``online_only`` (tile and mosaic modes: a cache holds targets of whole views)."""
+        return sum(p['batch_fraction'] * s['share_of_run'] * f * teachers[n]['forward_flops']
+                   for p in parts for s in p['stages'] for n, f in s['teacher_forwards'].items()
+                   if not online_only or n in p['online_only'])
+
+    all_teachers, online = teacher_flops(False), teacher_flops(True)
+    total, cached = student_flops + all_teachers, student_flops + online
     rate = args.mfu * gpu.peak_flops
     images = args.steps * plan['global_batch']
-    cache_bytes = sum(teachers[n]['cache_bytes'] for p in parts for n in p['teachers'])
-    flops = dict(student_fwd_bwd=student_flops, teachers_fwd=teacher_flops, total=total,
-                 recompute=_mean(parts, 'recompute_flops'), teacher_share=teacher_flops / total)
+    cache_bytes = sum(teachers[n]['cache_bytes'] for p in parts for n in p['teachers']
+                      if n not in p['online_only'])
+    flops = dict(student_fwd_bwd=student_flops, teachers_fwd=all_teachers,
+                 teachers_fwd_online_only=online, total=total, cached=cached,
+                 recompute=_mean(parts, 'recompute_flops'), teacher_share=all_teachers / total)
     throughput = dict(images_per_s_per_gpu=rate / total,
-                      images_per_s_per_gpu_cached=rate / student_flops)
+                      images_per_s_per_gpu_cached=rate / cached)
     run = dict(images=images, gpu_hours=images * total / rate / 3600,
-               gpu_hours_cached=images * student_flops / rate / 3600,
-               cache_build_gpu_hours=images * teacher_flops / rate / 3600,
+               gpu_hours_cached=images * cached / rate / 3600,
+               cache_build_gpu_hours=images * (all_teachers - online) / rate / 3600,
                cache_bytes_per_image=cache_bytes, cache_bytes_all_images=cache_bytes * images)
     teacher_params = sum(t['params'] for t in teachers.values())
     teacher_units = max((tuple(t['fsdp_units']) for t in teachers.values()), key=sum)
@@ -568,22 +593,38 @@ def _resolutions(stages):
     return '/'.join(str(s) for s in sides)
 
 
+def _forwards(n):
+    return f'1/{round(1 / n)}' if n < 1 else f'{n:.3g}'
+
+
+def _teacher_input(partition, name):
+    """'sam2: mosaic (128: 8x8 = 1/64, ...)': a teacher's mode and forwards per image."""
+    mode = partition['teacher_inputs'][name]
+    if mode == 'resize':
+        return f'{name}: resize (1)'
+    counts = {}
+    for s in partition['stages']:
+        grid = 'x'.join(str(g) for g in s['teacher_grids'][name])
+        counts[s['resolution'][0]] = f"{grid} = {_forwards(s['teacher_forwards'][name])}"
+    return f"{name}: {mode} ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))})"
+
+
 def recipe_section(plan, args):
     gpu = GPUS[args.gpu]
     f, t, run = plan['flops_per_image'], plan['throughput'], plan['run']
     student = plan['student']
-    mark = ' **(provisional)**' if plan['provisional'] else ''
-    lines = [f"### {plan['name']}{mark}", '',
+    lines = [f"### {plan['name']}", '',
              f"Source: `{plan['source']}`. Student `{student['backbone']['type']}"
              f"({student['backbone'].get('arch')})`: {student['params'] / 1e6:,.0f} M "
              f"trainable parameters (backbone {student['backbone_params'] / 1e6:,.0f} M, the "
              f"rest adaptor heads); global batch {plan['global_batch']}.", '',
-             '| partition (batch share) | student sides (px) | teachers |', '|---|---|---|']
+             '| partition (batch share) | student sides (px) | teachers: input mode (teacher '
+             'forwards per image at each student side) |', '|---|---|---|']
     for p in plan['partitions']:
         lines.append(f"| {p['batch_fraction']:.2f} | {_resolutions(p['stages'])} | "
-                     f"{', '.join(p['teachers'])} |")
-    lines += ['', '| model | input | parameters | forward GFLOPs / image | cached targets '
-              '(bf16) |', '|---|---|---:|---:|---:|']
+                     f"{'; '.join(_teacher_input(p, n) for n in p['teachers'])} |")
+    lines += ['', '| model | input | parameters | GFLOPs / forward at its input | cached '
+              'targets of a whole view (bf16) |', '|---|---|---:|---:|---:|']
     for name, teacher in plan['teachers'].items():
         shapes = teacher['outputs']
         out = 'x'.join(str(v) for v in shapes['features'])
@@ -605,6 +646,9 @@ def recipe_section(plan, args):
                          f"{_g(s['forward_flops'])} | {_g(s['backward_flops'])} | "
                          f"{_g(s['recompute_flops'])} | {_gib(s['activation_bytes'])} GiB | "
                          f"{_gib(s['activation_bytes_cp'])} GiB |")
+    online = (f" (teachers in tile or mosaic mode stay online: "
+              f"{_g(f['teachers_fwd_online_only'])} GFLOPs / image)"
+              if f['teachers_fwd_online_only'] else '')
     lines += ['', f"Per image, averaged over the run: student forward + backward "
               f"**{_g(f['student_fwd_bwd'])} GFLOPs**, teachers **{_g(f['teachers_fwd'])} "
               f"GFLOPs** ({100 * f['teacher_share']:.0f}% of {_g(f['total'])}); recomputation "
@@ -614,7 +658,7 @@ def recipe_section(plan, args):
               f"teacher cache. A {args.steps:,}-step run ({run['images'] / 1e9:,.2f} B images): "
               f"**{run['gpu_hours']:,.0f} GPU-hours** online "
               f"({run['gpu_hours'] / 256 / 24:,.1f} days on 256 GPUs), "
-              f"**{run['gpu_hours_cached']:,.0f}** from a cache, which costs "
+              f"**{run['gpu_hours_cached']:,.0f}** from a cache{online}, which costs "
               f"{run['cache_build_gpu_hours']:,.0f} GPU-hours of teacher forwards to build "
               f"(each cached view read once) and {_size(run['cache_bytes_per_image'])} per "
               f"image, {_size(run['cache_bytes_all_images'])} for every image of the run.", '',
@@ -648,8 +692,7 @@ def write_doc(plans, args, path):
             '|---|---:|---:|---:|---:|---:|---:|---:|']
     for plan in plans:
         f, t, run = plan['flops_per_image'], plan['throughput'], plan['run']
-        mark = ' (provisional)' if plan['provisional'] else ''
-        rows.append(f"| {plan['name']}{mark} (batch {plan['global_batch']}) | "
+        rows.append(f"| {plan['name']} (batch {plan['global_batch']}) | "
                     f"{plan['student']['params'] / 1e6:,.0f} M | {_g(f['student_fwd_bwd'])} + "
                     f"{_g(f['teachers_fwd'])} | {100 * f['teacher_share']:.0f}% | "
                     f"{t['images_per_s_per_gpu']:,.0f} | {t['images_per_s_per_gpu_cached']:,.0f}"
@@ -686,7 +729,9 @@ recomputation not counted) over the peak.
 {summary}
 
 GPU-hours assume perfect scaling (they do not depend on the number of GPUs); "cached" is the
-run with teacher targets from `tools/cache_teachers.py`, i.e. the student's FLOPs only.
+run with teacher targets from `tools/cache_teachers.py`, i.e. the student's FLOPs plus those
+of the teachers in `tile` or `mosaic` mode, which a cache cannot serve (the C-RADIOv4
+recipes' tiled SigLIP2-g and DINOv3-7B and mosaic SAM 2: most of their teacher FLOPs).
 
 ## Method
 
@@ -696,9 +741,18 @@ run with teacher targets from `tools/cache_teachers.py`, i.e. the student's FLOP
   multiply-add is 2; matmuls, convolutions and attention, nothing elementwise). The student
   step is the backbone plus the adaptor heads of the partition's teachers, forward and
   backward both counted (not the 3x rule: the patch embedding needs no input gradient).
-  Teachers are counted forward only, at their own input size, once per image of each
-  partition they belong to. Run averages weight partitions by batch share and each stage's
-  resolutions (drawn evenly) by the iterations they run. Losses, feature resizing and
+  Teachers are counted forward only, at their own input size, as many times per image of
+  a partition as its teacher input mode runs them (`teacher_forwards`, after
+  `radio_mm/models/distillers/teacher_inputs.py`): `resize` once; `tile` (FeatSharp's
+  tiling) once per tile of its grid (`tiles='auto'`: per side, the student side over the
+  teacher's input side, rounded) plus once on the whole image when the teacher has a
+  summary (a 1x1 grid is that one forward); `mosaic` (RADIOv2.5) `1/grid^2` of a forward
+  (one pass serves `grid x grid` images; `grid='auto'`: the largest that keeps each cell at
+  least the student's side) plus the whole image for a summary. A mosaic that the batch
+  does not fill is paid in full; not counted. Tile and mosaic counts depend on the
+  student's side, so they are averaged like the student's FLOPs. Run averages weight
+  partitions by batch share and each stage's resolutions (drawn evenly) by the iterations
+  they run. Losses, feature resizing and
   normalisation are elementwise and left out. Recomputation under activation checkpointing
   is measured (the backward of the checkpointed model counted, minus the plain backward):
   torch's non-reentrant checkpoint stops recomputing a block at its last saved tensor, so a
@@ -727,30 +781,29 @@ run with teacher targets from `tools/cache_teachers.py`, i.e. the student's FLOP
   fit, the table gives the images that fit next to the fixed memory and the
   gradient-accumulation steps that keep the global batch. Teachers replicated instead of
   sharded under FSDP2 take the DDP rows' teacher column.
-- **Teacher cache**: removes the teachers' forward FLOPs from every step; costs one teacher
-  forward per stored view (paid once, when building the cache), and the targets' bytes:
-  each teacher's output shapes (features + summary) in bf16 (`--dtype bf16`), per image and
-  per partition the teacher belongs to, plus the stored view itself (not counted here).
+- **Teacher cache**: removes from every step the forward FLOPs of the teachers in
+  `resize` mode; teachers in `tile` or `mosaic` mode stay online (a cache holds targets of
+  whole views only: `check_teacher_inputs` in `radio_mm/models/distillers/partition.py`
+  refuses them with a cache), so "cached" is the student plus those teachers. Costs one
+  forward per stored view of each cached teacher (paid once, when building the cache), and
+  the targets' bytes: each cached teacher's output shapes (features + summary) in bf16
+  (`--dtype bf16`), per image and per partition it is cached for, plus the stored view
+  itself (not counted here).
 
 ## Adding a recipe
 
 The script takes any distillation configs (`model.type='RADIODistiller'`); the global batch is
-the config's `auto_scale_lr.base_batch_size` (`--global-batch` overrides it). The C-RADIOv4
-rows are **provisional**: their recipe configs do not exist yet, so `PROVISIONAL_RECIPES` in
-the script builds them from the real teacher architectures that the C-RADIOv4 tech report
-(arXiv 2601.17237) names and that this environment has: SigLIP2-g
-(`ViT-gopt-16-SigLIP2-384`, open_clip), DINOv3-7B (`vit_7b_patch16_dinov3`, timm, at 512 px:
-our choice) and SAM ViT-H at 1024 px standing in for SAM3 (no package here); the tech
-report's low and high resolution sets, half the batch each, every teacher on both. Once
-`configs/distill/c-radio_v4_vith.py` and `configs/distill/c-radio_v4_so400m.py` exist:
+the config's `auto_scale_lr.base_batch_size` (`--global-batch` overrides it):
 
-1. run `python benchmarks/scaling_plan.py configs/distill/radio_vith.py
-   configs/distill/eradio_l.py configs/distill/c-radio_v4_vith.py
-   configs/distill/c-radio_v4_so400m.py --no-provisional --update-results`;
-2. make those four files the script's `DEFAULT_CONFIGS` and delete `PROVISIONAL_RECIPES`
-   (with `PROVISIONAL_DINOV2_ARCHS`, the DINOv3 name let through `DINOv2Teacher`);
-3. if the recipes tile teachers for high-resolution targets (FeatSharp), count each teacher
-   once per tile: `measure_teacher` counts one forward per image per partition.
+    python benchmarks/scaling_plan.py configs/distill/radio_v2.5_vith.py
+
+To track a recipe on this page, add its file to the script's `DEFAULT_CONFIGS` and run
+`--update-results`. Teachers build on meta from their configs with `pretrained=None`; SAM 2's
+Hiera reads its drop-path rates as Python floats from a `torch.linspace` (`.item()`), which a
+meta tensor cannot give, so `build_on_meta` makes that one schedule on the CPU (every
+parameter and buffer stays on meta, which it checks). A teacher input mode other than
+`resize`, `tile` and `mosaic` must be taught to `teacher_forwards` (the script fails on one
+it does not know).
 
 ## Recipes
 
@@ -776,10 +829,6 @@ def main():
         print(f'{path} -> {doc}')
         return
     recipes = [recipe_from_config(path, args.global_batch) for path in args.configs]
-    if not args.no_provisional:
-        recipes += [Recipe(name, PROVISIONAL_SOURCE, model,
-                           args.global_batch or PROVISIONAL_GLOBAL_BATCH, provisional=True)
-                    for name, model in PROVISIONAL_RECIPES.items()]
     start = time.perf_counter()
     plans, teacher_rows = [], {}
     for recipe in recipes:

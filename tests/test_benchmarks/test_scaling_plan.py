@@ -123,17 +123,81 @@ def test_doc_is_what_the_script_writes_from_the_tracked_results(plan, repo_root,
     with open(osp.join(repo_root, 'docs', 'scaling.md')) as f:
         assert f.read() == (tmp_path / 'scaling.md').read_text()
     names = [r['name'] for r in results['recipes']]
-    assert names[:2] == ['radio_vith', 'eradio_l']
-    assert all(r['provisional'] for r in results['recipes'][2:])
+    assert names == ['radio_vith', 'eradio_l', 'c-radio_v4_vith', 'c-radio_v4_so400m']
 
 
-def test_only_provisional_recipes_let_other_archs_through_the_dinov2_teacher(plan):
-    teacher = dict(TOY_TEACHER, arch='vit_small_patch16_dinov3', input_size=32)
-    cfg = dict(type='RADIODistiller', student=tiny_radio_model(), teachers=[teacher])
-    with pytest.raises(ValueError, match='unknown arch'):
-        plan.build_on_meta(cfg)
-    assert plan.build_on_meta(cfg, ['vit_small_patch16_dinov3']).teachers['dino_v2'].patch_size \
-        == 16
+def test_sam2_and_dinov3_teachers_build_on_meta(plan):
+    """SAM 2's Hiera reads drop-path rates with .item() (made on the CPU by the script);
+    every parameter and buffer of both teachers stays on meta."""
+    teachers = [dict(type='SAM2Teacher', name='sam2', arch='sam2.1_hiera_t', features='trunk'),
+                dict(type='DINOv3Teacher', name='dino_v3', arch='vit_small_patch16_dinov3',
+                     input_size=32, arch_kwargs=dict(embed_dim=32, depth=1, num_heads=2))]
+    distiller = plan.build_on_meta(dict(type='RADIODistiller', student=tiny_radio_model(),
+                                        teachers=teachers))
+    for name in ('sam2', 'dino_v3'):
+        tensors = list(distiller.teachers[name].state_dict().values())
+        assert tensors and all(t.is_meta for t in tensors)
+    row = plan.measure_teacher(distiller.teachers['sam2'])
+    assert row['forward_flops'] > 0 and row['outputs']['summary'] is None
+
+
+def test_teacher_forwards_per_input_mode(plan):
+    """Hand counts for C-RADIOv4's settings: SigLIP2-g (384 px) and DINOv3 (512 px), both with
+    a summary, tiled; SAM 2 (1024 px, 32 x 32 trunk cells, no summary) in mosaics."""
+    from types import SimpleNamespace
+
+    from radio_mm.models.distillers.teacher_inputs import Mosaic, TiledImage, WholeImage
+    siglip = SimpleNamespace(input_size=(384, 384), feature_hw=(24, 24), summary_dim=1536)
+    dino = SimpleNamespace(input_size=(512, 512), feature_hw=(32, 32), summary_dim=4096)
+    sam = SimpleNamespace(input_size=(1024, 1024), feature_hw=(32, 32), summary_dim=None)
+
+    def forwards(teacher_input, teacher, side):
+        return plan.teacher_forwards(teacher_input, teacher, (side, side))
+
+    assert forwards(WholeImage(), sam, 128) == (1, None)
+    tile = TiledImage()
+    # siglip: round(side / 384) tiles per side, + 1 whole-image forward for the summary
+    assert forwards(tile, siglip, 512) == (1, [1, 1])  # 1 x 1: the whole image only
+    assert forwards(tile, siglip, 768) == (2 * 2 + 1, [2, 2])
+    assert forwards(tile, siglip, 1024) == (3 * 3 + 1, [3, 3])
+    assert forwards(tile, siglip, 1152) == (3 * 3 + 1, [3, 3])
+    # dino: 768 / 512 = 1.5 rounds to 2 (Python's round), 1152 / 512 = 2.25 to 2
+    assert [forwards(tile, dino, s)[0] for s in (512, 768, 1024, 1152)] == [1, 5, 5, 5]
+    # no summary: the tiles alone
+    assert forwards(TiledImage(tiles=2), sam, 2048) == (4, [2, 2])
+    mosaic = Mosaic()
+    # the largest divisor g of 32 with 1024 // g >= the student's side
+    assert forwards(mosaic, sam, 128) == (1 / 64, [8, 8])
+    for side in (192, 224, 256):
+        assert forwards(mosaic, sam, side) == (1 / 16, [4, 4])
+    for side in (384, 432):
+        assert forwards(mosaic, sam, side) == (1 / 4, [2, 2])
+    # a teacher with a summary also sees the image alone
+    assert forwards(Mosaic(grid=2), dino, 256) == (1 + 1 / 4, [2, 2])
+
+
+def test_teacher_flops_follow_the_steps_and_a_cache_serves_resize_only(plan):
+    teachers = dict(clip=dict(forward_flops=100.0, cache_bytes=10),
+                    sam=dict(forward_flops=1000.0, cache_bytes=20))
+    for t in teachers.values():
+        t.update(params=1, fsdp_units=[0, 1])
+    stage = dict(forward_flops=6.0, backward_flops=12.0, recompute_flops=0.0,
+                 activation_bytes=1, activation_bytes_cp=1)
+    low = dict(batch_fraction=0.25, teachers=['clip', 'sam'], online_only=['sam'], stages=[
+        dict(stage, share_of_run=0.5, teacher_forwards=dict(clip=1, sam=1 / 64)),
+        dict(stage, share_of_run=0.5, teacher_forwards=dict(clip=1, sam=1 / 4))])
+    high = dict(batch_fraction=0.75, teachers=['clip'], online_only=['clip'], stages=[
+        dict(stage, share_of_run=1.0, teacher_forwards=dict(clip=5))])
+    args = plan.parse_args(['--gpus', '8', '--steps', '10'])
+    totals = plan.run_totals(dict(partitions=[low, high], teachers=teachers, global_batch=8,
+                                  student=dict(params=1, fsdp_units=[0, 1])), args)
+    f = totals['flops_per_image']
+    low_sam = 0.25 * (0.5 * 1000 / 64 + 0.5 * 1000 / 4)
+    assert f['student_fwd_bwd'] == 18
+    assert f['teachers_fwd'] == pytest.approx(0.25 * 100 + low_sam + 0.75 * 5 * 100)
+    assert f['teachers_fwd_online_only'] == pytest.approx(low_sam + 0.75 * 5 * 100)
+    assert f['cached'] == pytest.approx(18 + low_sam + 0.75 * 5 * 100)
+    assert totals['run']['cache_bytes_per_image'] == 10  # clip in the low partition only
 
 
 def test_configs_must_be_distillers(plan):
