@@ -62,6 +62,14 @@ def read_state_dict(path):
     return state
 
 
+def submodule_weights(state_dict, prefix):
+    """The entries under ``prefix`` (e.g. ``'image_encoder.'`` of a full SAM / SAM 2
+    checkpoint), prefix removed; ``state_dict`` unchanged when it holds none."""
+    if any(k.startswith(prefix) for k in state_dict):
+        return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    return state_dict
+
+
 def resize_images(images, size, interpolation):
     """Resize (B, 3, H, W) images in [0, 1] to ``size`` (h, w), anti-aliased like PIL."""
     if tuple(images.shape[-2:]) == tuple(size):

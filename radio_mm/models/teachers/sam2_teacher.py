@@ -24,7 +24,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from radio_mm.registry import MODELS
 
-from .base_teacher import BaseTeacher
+from .base_teacher import BaseTeacher, submodule_weights
 from .weight_tables import SAM2_CHECKPOINT_URLS
 
 SAM2_FEATURES = ('trunk', 'neck')
@@ -118,10 +118,7 @@ class SAM2Teacher(BaseTeacher):
 
     def convert_checkpoint(self, state_dict):
         """Full SAM 2 checkpoints hold the encoder under ``image_encoder.``."""
-        prefix = 'image_encoder.'
-        if any(k.startswith(prefix) for k in state_dict):
-            return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-        return state_dict
+        return submodule_weights(state_dict, 'image_encoder.')
 
     def encode(self, x):
         if self.features == 'trunk':

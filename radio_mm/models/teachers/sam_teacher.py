@@ -16,7 +16,7 @@ from segment_anything.utils.transforms import ResizeLongestSide
 
 from radio_mm.registry import MODELS
 
-from .base_teacher import BaseTeacher, resize_images
+from .base_teacher import BaseTeacher, resize_images, submodule_weights
 from .weight_tables import SAM_CHECKPOINT_URLS
 
 # Sam.__init__ defaults (segment_anything/modeling/sam.py), on the 0-255 scale
@@ -101,10 +101,7 @@ class SAMTeacher(BaseTeacher):
 
     def convert_checkpoint(self, state_dict):
         """Full SAM checkpoints hold the encoder under ``image_encoder.``."""
-        prefix = 'image_encoder.'
-        if any(k.startswith(prefix) for k in state_dict):
-            return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-        return state_dict
+        return submodule_weights(state_dict, 'image_encoder.')
 
     def encode(self, x):
         return None, self.encoder(x)
